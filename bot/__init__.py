@@ -1,0 +1,1 @@
+"""Mianshi bot: retrieval, lookup answers, grading, the interviewer and the app."""

@@ -1,0 +1,74 @@
+"""Lookup answers from the bank, with sources, and an honest "not in the bank".
+
+Whether the best match is relevant is decided by a calibrated rule over two
+features of the top candidate: its best dense cosine and the share of the
+query's content words it contains. The thresholds come from
+``bot/calibration.json``, written by ``mianshi eval search --calibrate`` from
+the dev split of ``evals/search_dev.jsonl`` (never the test split).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import Field
+
+from bot.retrieval import Candidate, Retriever, reference_text
+from ingest.schema import Strict
+
+CALIBRATION = Path(__file__).with_name("calibration.json")
+NOT_FOUND_ZH = "题库中没有找到相关问题。"
+NOT_FOUND_EN = "The question bank has nothing on this."
+
+
+class Calibration(Strict):
+    dense: float = Field(description="minimum best cosine of the top record")
+    coverage: float = Field(description="minimum share of query words found in the top record")
+    strong_dense: float = Field(description="above this cosine the coverage rule is waived")
+    embedder: str = ""
+
+
+class Source(Strict):
+    id: str
+    question: str
+    source: str
+
+
+class AskResult(Strict):
+    answer: str
+    sources: list[Source]
+    grounded: bool
+
+
+def load_calibration(embedder_name: str, path: Path = CALIBRATION) -> Calibration:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    entry = data.get(embedder_name) or data["default"]
+    return Calibration(**entry)
+
+
+def is_relevant(c: Candidate, cal: Calibration) -> bool:
+    return c.dense >= cal.strong_dense or (c.dense >= cal.dense and c.coverage >= cal.coverage)
+
+
+def is_english(text: str) -> bool:
+    letters = [ch for ch in text if ch.isalpha()]
+    return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.8
+
+
+def ask(retriever: Retriever, query: str, cal: Calibration, *, max_sources: int = 2) -> AskResult:
+    cands = retriever.search(query, k=5)
+    relevant = [c for c in cands if is_relevant(c, cal)]
+    if not relevant:
+        return AskResult(answer=NOT_FOUND_EN if is_english(query) else NOT_FOUND_ZH, sources=[], grounded=False)
+    best = relevant[0]
+    # A second record is cited only when it is nearly as good: same concept asked in another page.
+    chosen = [best] + [c for c in relevant[1:max_sources] if c.dense >= best.dense - 0.02]
+    parts, sources = [], []
+    for n, c in enumerate(chosen, 1):
+        rec = c.record
+        body = reference_text(rec) or "(题库中此题没有参考答案 no reference answer in the bank)"
+        src = rec.answers[0].source if rec.answers else ""
+        parts.append(f"[{n}] {rec.question}\n{body}")
+        sources.append(Source(id=rec.id, question=rec.question, source=src))
+    return AskResult(answer="\n\n".join(parts), sources=sources, grounded=True)

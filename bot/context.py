@@ -1,0 +1,56 @@
+"""Entry-point factory: builds the store, embedder, tokenizer and retriever once and passes them on."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ingest.embed import Embedder, make_embedder
+from ingest.settings import Settings
+from ingest.store import Store
+
+
+def quiet_third_parties() -> None:
+    """Telemetry and analytics off, offline model loading: set before chromadb/gradio are imported."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store_dir: Path
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return make_embedder(self.settings)
+
+    @cached_property
+    def tokenizer(self):
+        from ingest.tokenize import Tokenizer
+
+        return Tokenizer()
+
+    def open_store(self, *, create: bool = False, path: Path | None = None) -> Store:
+        return Store(path or self.store_dir, self.embedder, create=create, chroma_url=self.settings.chroma_url)
+
+    @cached_property
+    def store(self) -> Store:
+        return self.open_store()
+
+    @cached_property
+    def retriever(self):
+        from bot.retrieval import Retriever
+
+        return Retriever(self.store, self.tokenizer)
+
+
+def build_context(store: Path | None = None, settings: Settings | None = None) -> Context:
+    quiet_third_parties()
+    settings = settings or Settings()
+    return Context(settings=settings, store_dir=settings.store_dir(store))

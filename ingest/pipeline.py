@@ -1,0 +1,297 @@
+"""Ingest orchestration: files → records (one SQLite transaction per file) → vectors → BM25.
+
+Idempotent: a file whose bytes hash the same as last time is skipped.
+Resumable: each file commits atomically, chunk vectors are written after the
+commit and flagged per chunk, so a killed run leaves either a whole file or
+none of it, and the next run embeds whatever is still unflagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+from ingest import lexical
+from ingest.chunk import chunk_text
+from ingest.dedupe import KeyIndex, canonical_key, record_id
+from ingest.errors import InputError
+from ingest.keypoints import key_points
+from ingest.parse import parse_document
+from ingest.read import SUPPORTED_SUFFIXES, read_document
+from ingest.clean import clean_text
+from ingest.schema import IngestSummary, ParsedDocument, SkippedFile
+from ingest.store import Store
+from ingest.topics import tag_topics
+
+# progress(stage, done, total): the CLI and the app draw bars from it; library code never prints.
+Progress = Callable[[str, int, int], None]
+EMBED_BATCH = 64
+
+
+def _noop(stage: str, done: int, total: int) -> None:
+    pass
+
+
+def source_name(path: Path) -> str:
+    """How a file is named in sources: relative to the working directory when inside it."""
+    path = path.resolve()
+    try:
+        return path.relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def discover(paths: list[Path]) -> tuple[list[Path], list[SkippedFile]]:
+    """Expand directories; raise for a missing path or when nothing ingestible is found."""
+    files: list[Path] = []
+    skipped: list[SkippedFile] = []
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise InputError(f"找不到路径 no such file or directory: {p} — check the path")
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES)
+            if not found:
+                raise InputError(
+                    f"目录为空 no {'/'.join(SUPPORTED_SUFFIXES)} files in {p} — add documents or pass file paths"
+                )
+            files.extend(found)
+        elif p.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(p)
+        else:
+            skipped.append(SkippedFile(path=str(p), reason=f"unsupported type '{p.suffix}' (use .txt .md .html)"))
+    if not files:
+        raise InputError("没有可导入的文件 nothing to ingest: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
+    return list(dict.fromkeys(files)), skipped
+
+
+class Ingestor:
+    """Holds the store, embedder and tokenizer for one ingest run (or many, in the app)."""
+
+    def __init__(self, store: Store, tokenizer, *, max_bytes: int, chunk_chars: int = 240, chunk_overlap: int = 60):
+        self.store = store
+        self.tokenizer = tokenizer
+        self.max_bytes = max_bytes
+        self.chunk_chars = chunk_chars
+        self.chunk_overlap = chunk_overlap
+        self.index = KeyIndex(list(store.db.execute("SELECT id, qkey FROM records WHERE kind != 'passage'")))
+
+    # --- one file -----------------------------------------------------------------------
+    def ingest_file(self, path: Path, summary: IngestSummary, source: str | None = None) -> bool:
+        """Returns True when the store changed. Raises InputError for a file to skip."""
+        source = source or source_name(path)
+        size = path.stat().st_size
+        if size > self.max_bytes:
+            raise InputError(
+                f"{path} is {size / 1e6:.1f} MB, over the {self.max_bytes / 1e6:.0f} MB limit — "
+                f"raise MIANSHI_MAX_FILE_MB or split the file"
+            )
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        row = self.store.db.execute("SELECT sha256 FROM files WHERE path=?", (source,)).fetchone()
+        if row and row[0] == sha:
+            summary.unchanged += 1
+            return False
+        doc = parse_document(clean_text(read_document(path, self.max_bytes)))
+        self._write(source, sha, size, doc, summary)
+        return True
+
+    def _write(self, source: str, sha: str, size: int, doc: ParsedDocument, summary: IngestSummary) -> None:
+        db = self.store.db
+        with self.store.transaction():
+            touched = {r[0] for r in db.execute("SELECT record_id FROM occurrences WHERE path=?", (source,))}
+            db.execute("DELETE FROM occurrences WHERE path=?", (source,))
+            db.execute(
+                "INSERT OR REPLACE INTO files(path, sha256, size, questions, plain, ingested_at) VALUES (?,?,?,?,?,?)",
+                (source, sha, size, len(doc.questions), int(not doc.questions),
+                 datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            if doc.questions:
+                for q in doc.questions:
+                    key = canonical_key(q.question)
+                    rid = self.index.find(key)
+                    if rid is None:
+                        rid = record_id(q.question)
+                        db.execute(
+                            "INSERT OR IGNORE INTO records(id, qkey, question, kind) VALUES (?,?,?,?)",
+                            (rid, key, q.question, q.kind),
+                        )
+                        self.index.add(rid, key)
+                    elif db.execute("SELECT 1 FROM occurrences WHERE record_id=? LIMIT 1", (rid,)).fetchone():
+                        summary.duplicates_merged += 1
+                    db.execute(
+                        "INSERT INTO occurrences(path, position, record_id, question, answer, kind, options, correct)"
+                        " VALUES (?,?,?,?,?,?,?,?)",
+                        (source, q.position, rid, q.question, q.answer, q.kind,
+                         json.dumps(q.options, ensure_ascii=False), q.correct),
+                    )
+                    touched.add(rid)
+            else:
+                summary.plain_docs.append(source)
+                rid = "p" + hashlib.sha1(source.encode()).hexdigest()[:15]
+                title = next((ln.strip() for ln in doc.plain_text.splitlines() if ln.strip()), source)[:80]
+                db.execute(
+                    "INSERT OR IGNORE INTO records(id, qkey, question, kind) VALUES (?,?,?, 'passage')",
+                    (rid, rid, title),
+                )
+                db.execute(
+                    "INSERT INTO occurrences(path, position, record_id, question, answer, kind, options, correct)"
+                    " VALUES (?,?,?,?,?, 'passage', '{}', NULL)",
+                    (source, 1, rid, title, doc.plain_text),
+                )
+                touched.add(rid)
+            for rid in sorted(touched):
+                self._refresh(rid)
+            self.store.bump_generation()
+
+    def _refresh(self, rid: str) -> None:
+        """Recompute a record's derived fields and chunks from its occurrences."""
+        db = self.store.db
+        occ = db.execute(
+            "SELECT question, answer, kind, options, correct FROM occurrences WHERE record_id=? ORDER BY path, position",
+            (rid,),
+        ).fetchall()
+        old_chunks = {r[0] for r in db.execute("SELECT id FROM chunks WHERE record_id=?", (rid,))}
+        if not occ:
+            db.execute("DELETE FROM records WHERE id=?", (rid,))
+            self._drop_chunks(old_chunks)
+            self.index.remove(rid)
+            return
+        first = occ[0]
+        choice = next((o for o in occ if o["kind"] == "choice"), None)
+        kind = first["kind"] if choice is None else "choice"
+        options = json.loads(choice["options"]) if choice else {}
+        correct = choice["correct"] if choice else None
+        answers = list(dict.fromkeys(o["answer"].strip() for o in occ if o["answer"] and o["answer"].strip()))
+        question = first["question"]
+        option_text = " ".join(f"{k}. {v}" for k, v in options.items())
+        points = [] if kind == "passage" else [p for a in answers for p in key_points(a)][:16]
+        tokens = self.tokenizer.tokens(" ".join([question, question, option_text, *answers]))
+        db.execute(
+            "UPDATE records SET question=?, kind=?, options=?, correct=?, topics=?, key_points=?, tokens=? WHERE id=?",
+            (question, kind, json.dumps(options, ensure_ascii=False), correct,
+             json.dumps(tag_topics(question, answers), ensure_ascii=False),
+             json.dumps(points, ensure_ascii=False), json.dumps(tokens, ensure_ascii=False), rid),
+        )
+        wanted: dict[str, tuple[str, str]] = {}
+        if kind != "passage":
+            qtext = f"{question} {option_text}".strip()
+            wanted[_chunk_id(rid, "question", qtext)] = (qtext, "question")
+        role = "passage" if kind == "passage" else "answer"
+        for a in answers:
+            for piece in chunk_text(a, self.chunk_chars, self.chunk_overlap):
+                wanted[_chunk_id(rid, role, piece)] = (piece, role)
+        new = [(cid, rid, text, role) for cid, (text, role) in wanted.items() if cid not in old_chunks]
+        db.executemany("INSERT INTO chunks(id, record_id, text, role) VALUES (?,?,?,?)", new)
+        db.executemany("DELETE FROM pending_delete WHERE id=?", [(n[0],) for n in new])
+        self._drop_chunks(old_chunks - wanted.keys())
+
+    def _drop_chunks(self, ids: set[str]) -> None:
+        db = self.store.db
+        for cid in ids:
+            # Only chunks that reached Chroma need deleting there.
+            row = db.execute("SELECT embedded FROM chunks WHERE id=?", (cid,)).fetchone()
+            db.execute("DELETE FROM chunks WHERE id=?", (cid,))
+            if row and row[0]:
+                db.execute("INSERT OR IGNORE INTO pending_delete(id) VALUES (?)", (cid,))
+
+    # --- vectors ------------------------------------------------------------------------
+    def sync_vectors(self, summary: IngestSummary, progress: Progress = _noop) -> None:
+        store = self.store
+        dead = store.pending_deletes()
+        if dead:
+            store.delete_vectors(dead)
+            store.clear_pending_deletes(dead)
+            summary.chunks_removed += len(dead)
+        total = store.count_pending()
+        done = 0
+        progress("embed", 0, total)
+        while True:
+            batch = store.pending_chunks(EMBED_BATCH)
+            if not batch:
+                break
+            vectors = store.embedder.encode_documents([c.text for c in batch])
+            store.add_vectors([c.id for c in batch], vectors, [c.record_id for c in batch])
+            store.mark_embedded([c.id for c in batch])
+            done += len(batch)
+            summary.chunks_embedded += len(batch)
+            progress("embed", done, total)
+
+    def remove_source(self, source: str) -> int:
+        """Delete one source's questions; records shared with other sources keep their other answers."""
+        db = self.store.db
+        if not db.execute("SELECT 1 FROM files WHERE path=?", (source,)).fetchone():
+            raise InputError(f"没有这个来源 no source '{source}' in the store — run `mianshi sources` to list them")
+        with self.store.transaction():
+            touched = {r[0] for r in db.execute("SELECT record_id FROM occurrences WHERE path=?", (source,))}
+            db.execute("DELETE FROM occurrences WHERE path=?", (source,))
+            db.execute("DELETE FROM files WHERE path=?", (source,))
+            for rid in sorted(touched):
+                self._refresh(rid)
+            self.store.bump_generation()
+        return len(touched)
+
+
+def _chunk_id(rid: str, role: str, text: str) -> str:
+    return hashlib.sha1(f"{rid}|{role}|{text}".encode()).hexdigest()[:20]
+
+
+def ingest_paths(
+    paths: list[Path],
+    store: Store,
+    tokenizer,
+    *,
+    max_bytes: int,
+    chunk_chars: int = 240,
+    chunk_overlap: int = 60,
+    progress: Progress = _noop,
+    sources: dict[Path, str] | None = None,
+) -> IngestSummary:
+    """Ingest files into an open store. Files that cannot be read are skipped with a reason."""
+    files, skipped = discover(paths)
+    summary = IngestSummary(skipped=skipped)
+    ing = Ingestor(store, tokenizer, max_bytes=max_bytes, chunk_chars=chunk_chars, chunk_overlap=chunk_overlap)
+    changed = False
+    progress("read", 0, len(files))
+    for i, f in enumerate(files, 1):
+        try:
+            changed |= ing.ingest_file(f, summary, (sources or {}).get(f))
+            summary.files += 1
+        except InputError as exc:
+            summary.skipped.append(SkippedFile(path=str(f), reason=str(exc)))
+        progress("read", i, len(files))
+    ing.sync_vectors(summary, progress)
+    if changed or not (store.path / lexical.INDEX_DIR).exists():
+        lexical.build(store)
+    _count(store, summary)
+    return summary
+
+
+def _count(store: Store, summary: IngestSummary) -> None:
+    db = store.db
+    summary.records = db.execute("SELECT COUNT(*) FROM records WHERE kind != 'passage'").fetchone()[0]
+    summary.choice = db.execute("SELECT COUNT(*) FROM records WHERE kind = 'choice'").fetchone()[0]
+    summary.unanswered = db.execute(
+        "SELECT COUNT(*) FROM records r WHERE kind = 'open' AND NOT EXISTS "
+        "(SELECT 1 FROM occurrences o WHERE o.record_id = r.id AND o.answer IS NOT NULL AND o.answer != '')"
+    ).fetchone()[0]
+
+
+def rebuild_dir(path: Path) -> Path:
+    """A fresh sibling directory to build into; ``swap_in`` replaces the old store only on success."""
+    tmp = path.with_name(path.name + ".rebuild")
+    shutil.rmtree(tmp, ignore_errors=True)
+    return tmp
+
+
+def swap_in(tmp: Path, path: Path) -> None:
+    old = path.with_name(path.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if path.exists():
+        os.replace(path, old)
+    os.replace(tmp, path)
+    shutil.rmtree(old, ignore_errors=True)

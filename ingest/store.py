@@ -1,0 +1,303 @@
+"""The store: SQLite is the source of truth for records; Chroma holds chunk vectors.
+
+Layout of a store directory::
+
+    records.sqlite   files, occurrences (one per question found in a file), records, chunks
+    chroma/          persistent Chroma collection "chunks" (or a Chroma server, see MIANSHI_CHROMA_URL)
+    bm25/            lexical index over records, rebuilt when ``generation`` changes
+
+Why SQLite for records: joins (record ↔ occurrences ↔ files) and atomic
+per-file transactions make ingest resumable; Chroma metadata cannot express
+that. Its limit is one writer at a time (WAL lets readers go on).
+
+Chunk ids are content hashes and each chunk row carries an ``embedded`` flag,
+so a killed ingest resumes by embedding only what is missing, and unchanged
+text is never embedded twice. Chunks to drop from Chroma are queued in
+``pending_delete`` inside the same transaction that removed them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from ingest.errors import NoStoreError, StoreMismatchError, StoreVersionError
+from ingest.schema import Answer, Chunk, Record
+
+SCHEMA_VERSION = 1
+DB_NAME = "records.sqlite"
+COLLECTION = "chunks"
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
+    questions INTEGER NOT NULL, plain INTEGER NOT NULL DEFAULT 0, ingested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS records (
+    id TEXT PRIMARY KEY, qkey TEXT NOT NULL, question TEXT NOT NULL, kind TEXT NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}', correct TEXT, topics TEXT NOT NULL DEFAULT '[]',
+    key_points TEXT NOT NULL DEFAULT '[]', tokens TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS records_qkey ON records(qkey);
+CREATE TABLE IF NOT EXISTS occurrences (
+    path TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE, position INTEGER NOT NULL,
+    record_id TEXT NOT NULL, question TEXT NOT NULL, answer TEXT,
+    kind TEXT NOT NULL DEFAULT 'open', options TEXT NOT NULL DEFAULT '{}', correct TEXT,
+    PRIMARY KEY (path, position)
+);
+CREATE INDEX IF NOT EXISTS occurrences_record ON occurrences(record_id);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY, record_id TEXT NOT NULL, text TEXT NOT NULL, role TEXT NOT NULL,
+    embedded INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS chunks_record ON chunks(record_id);
+CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
+CREATE TABLE IF NOT EXISTS pending_delete (id TEXT PRIMARY KEY);
+"""
+
+# Migrations from version N to N+1; a store older than the oldest entry is refused.
+MIGRATIONS: dict[int, str] = {}
+
+
+class Store:
+    """Open a store directory. ``create=False`` refuses a missing store with a helpful error."""
+
+    def __init__(self, path: Path, embedder=None, *, create: bool = False, chroma_url: str | None = None):
+        self.path = Path(path)
+        self.db_path = self.path / DB_NAME
+        if not self.db_path.exists() and not create:
+            raise NoStoreError(self.path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.db_path, timeout=30, isolation_level=None, check_same_thread=False)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self._migrate()
+        self.embedder = embedder
+        self.chroma_url = chroma_url
+        self._collection = None
+        if embedder is not None:
+            self._check_embedder(embedder)
+
+    # --- schema -------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "meta" not in tables or self.meta("schema_version") is None:
+            # executescript commits on its own; the script is idempotent (IF NOT EXISTS), so a
+            # crash half-way is repaired by the next open.
+            self.db.executescript(_SCHEMA_V1)
+            with self.transaction():
+                self._set_meta("schema_version", str(SCHEMA_VERSION))
+                self._set_meta("generation", "0")
+            return
+        version = int(self.meta("schema_version", "0"))
+        if version > SCHEMA_VERSION or (version < SCHEMA_VERSION and version not in MIGRATIONS):
+            raise StoreVersionError(self.path, version, SCHEMA_VERSION)
+        while version < SCHEMA_VERSION:
+            # Each migration script runs in its own transaction together with the version bump.
+            self.db.executescript(
+                f"BEGIN; {MIGRATIONS[version]}; "
+                f"UPDATE meta SET value='{version + 1}' WHERE key='schema_version'; COMMIT;"
+            )
+            version += 1
+
+    def _check_embedder(self, embedder) -> None:
+        stored = self.meta("embedder")
+        if stored is None:
+            with self.transaction():
+                self._set_meta("embedder", embedder.name)
+                self._set_meta("dim", str(embedder.dim))
+        elif stored != embedder.name:
+            raise StoreMismatchError(
+                f"题库向量模型不一致 store at {self.path} was built with embedder '{stored}', "
+                f"but '{embedder.name}' is configured — set MIANSHI_EMBEDDER={stored} "
+                f"or run `mianshi ingest --rebuild`"
+            )
+
+    def meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+    @property
+    def generation(self) -> int:
+        return int(self.meta("generation", "0"))
+
+    def bump_generation(self) -> None:
+        self._set_meta("generation", str(self.generation + 1))
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- Chroma -------------------------------------------------------------------------
+    @property
+    def collection(self):
+        if self._collection is None:
+            if self.embedder is None:
+                raise RuntimeError("this Store was opened without an embedder")
+            self._collection = open_collection(self.path, self.embedder, self.chroma_url)
+        return self._collection
+
+    def add_vectors(self, ids: list[str], vectors: np.ndarray, record_ids: list[str]) -> None:
+        self.collection.upsert(ids=ids, embeddings=vectors, metadatas=[{"record_id": r} for r in record_ids])
+
+    def delete_vectors(self, ids: list[str]) -> None:
+        if ids:
+            self.collection.delete(ids=ids)
+
+    def query_vectors(self, vector: np.ndarray, n: int) -> list[tuple[str, str, float]]:
+        """(chunk id, record id, cosine similarity), best first."""
+        count = self.collection.count()
+        if count == 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=vector.reshape(1, -1), n_results=min(n, count), include=["metadatas", "distances"]
+        )
+        return [
+            (cid, meta["record_id"], 1.0 - float(dist))
+            for cid, meta, dist in zip(res["ids"][0], res["metadatas"][0], res["distances"][0])
+        ]
+
+    # --- reads --------------------------------------------------------------------------
+    def count_records(self, include_passages: bool = True) -> int:
+        sql = "SELECT COUNT(*) FROM records" + ("" if include_passages else " WHERE kind != 'passage'")
+        return self.db.execute(sql).fetchone()[0]
+
+    def record_ids(self, include_passages: bool = False) -> list[str]:
+        sql = "SELECT id FROM records" + ("" if include_passages else " WHERE kind != 'passage'") + " ORDER BY id"
+        return [r[0] for r in self.db.execute(sql)]
+
+    def get_records(self, ids: list[str]) -> list[Record]:
+        """Records in the order of ``ids`` (missing ids are dropped)."""
+        if not ids:
+            return []
+        out: dict[str, Record] = {}
+        for chunk_start in range(0, len(ids), 500):
+            part = ids[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.db.execute(f"SELECT * FROM records WHERE id IN ({marks})", part).fetchall()
+            answers = self._answers_for([r["id"] for r in rows])
+            for r in rows:
+                out[r["id"]] = Record(
+                    id=r["id"],
+                    question=r["question"],
+                    answers=answers.get(r["id"], []),
+                    kind=r["kind"],
+                    options=json.loads(r["options"]),
+                    correct=r["correct"],
+                    topics=json.loads(r["topics"]),
+                    key_points=json.loads(r["key_points"]),
+                )
+        return [out[i] for i in ids if i in out]
+
+    def _answers_for(self, ids: list[str]) -> dict[str, list[Answer]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT record_id, path, position, answer FROM occurrences WHERE record_id IN ({marks}) "
+            f"AND answer IS NOT NULL AND answer != '' ORDER BY record_id, path, position",
+            ids,
+        )
+        out: dict[str, list[Answer]] = {}
+        seen: set[tuple[str, str]] = set()
+        for rid, path, pos, text in rows:
+            if (rid, text) in seen:
+                continue
+            seen.add((rid, text))
+            out.setdefault(rid, []).append(Answer(text=text, source=f"{path}#{pos}"))
+        return out
+
+    def iter_records(self, batch: int = 500, include_passages: bool = False) -> Iterator[Record]:
+        ids = self.record_ids(include_passages=include_passages)
+        for i in range(0, len(ids), batch):
+            yield from self.get_records(ids[i : i + batch])
+
+    def all_tokens(self) -> tuple[list[str], list[list[str]]]:
+        ids, toks = [], []
+        for rid, tokens in self.db.execute("SELECT id, tokens FROM records ORDER BY id"):
+            ids.append(rid)
+            toks.append(json.loads(tokens))
+        return ids, toks
+
+    def tokens_for(self, ids: list[str]) -> dict[str, set[str]]:
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(f"SELECT id, tokens FROM records WHERE id IN ({marks})", ids)
+        return {rid: set(json.loads(t)) for rid, t in rows}
+
+    def sources(self) -> list[dict]:
+        rows = self.db.execute(
+            "SELECT f.path, f.questions, f.plain, f.ingested_at, COUNT(DISTINCT o.record_id) AS records "
+            "FROM files f LEFT JOIN occurrences o ON o.path = f.path GROUP BY f.path ORDER BY f.path"
+        )
+        return [dict(r) for r in rows]
+
+    def pending_chunks(self, limit: int) -> list[Chunk]:
+        rows = self.db.execute(
+            "SELECT id, record_id, text, role FROM chunks WHERE embedded = 0 LIMIT ?", (limit,)
+        ).fetchall()
+        return [Chunk(id=r[0], record_id=r[1], text=r[2], role=r[3]) for r in rows]
+
+    def count_pending(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 0").fetchone()[0]
+
+    def mark_embedded(self, ids: list[str]) -> None:
+        with self.transaction():
+            self.db.executemany("UPDATE chunks SET embedded = 1 WHERE id = ?", [(i,) for i in ids])
+
+    def pending_deletes(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT id FROM pending_delete")]
+
+    def clear_pending_deletes(self, ids: list[str]) -> None:
+        with self.transaction():
+            self.db.executemany("DELETE FROM pending_delete WHERE id = ?", [(i,) for i in ids])
+
+
+def open_collection(path: Path, embedder, chroma_url: str | None = None):
+    """Open the chunk collection, always passing our embedding function (Chroma's default downloads)."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        u = urlparse(chroma_url)
+        client = chromadb.HttpClient(
+            host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=chroma_settings
+        )
+    else:
+        client = chromadb.PersistentClient(path=str(Path(path) / "chroma"), settings=chroma_settings)
+    return client.get_or_create_collection(
+        COLLECTION,
+        embedding_function=embedder.chroma(),
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+
+
+def store_exists(path: Path) -> bool:
+    return (Path(path) / DB_NAME).exists()

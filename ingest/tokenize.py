@@ -1,0 +1,98 @@
+"""Word segmentation for lexical search and grading (jieba), with a small DL glossary.
+
+The glossary does two things: it keeps domain terms whole ("空洞卷积", "1x1")
+and maps synonyms and abbreviations onto one canonical token, so "转置卷积"
+finds "反卷积" and "BN" finds "Batch Normalization" through BM25 too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+
+# canonical token -> spellings that mean the same thing (matched case-insensitively)
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "batchnorm": ("batch normalization", "batchnormalization", "batch norm", "batchnorm", "bn", "批归一化",
+                  "批量归一化", "批标准化", "批规范化"),
+    "layernorm": ("layer normalization", "layernorm", "layer norm", "ln", "层归一化"),
+    "groupnorm": ("group normalization", "groupnorm", "group norm", "gn", "组归一化"),
+    "instancenorm": ("instance normalization", "instancenorm", "in", "实例归一化"),
+    "反卷积": ("反卷积", "转置卷积", "逆卷积", "deconvolution", "transposed convolution", "transpose conv"),
+    "空洞卷积": ("空洞卷积", "膨胀卷积", "扩张卷积", "带孔卷积", "dilated convolution", "atrous convolution",
+                 "dilated conv", "atrous"),
+    "深度可分离卷积": ("深度可分离卷积", "depthwise separable", "depthwise", "可分离卷积"),
+    "分组卷积": ("分组卷积", "group convolution", "groupconvolution", "组卷积"),
+    "dropout": ("dropout", "随机失活", "丢弃法"),
+    "finetuning": ("finetuning", "fine-tuning", "fine tuning", "finetune", "fine-tune", "微调"),
+    "过拟合": ("过拟合", "overfitting", "overfit"),
+    "欠拟合": ("欠拟合", "underfitting", "underfit"),
+    "梯度消失": ("梯度消失", "vanishing gradient", "消失梯度"),
+    "梯度爆炸": ("梯度爆炸", "exploding gradient", "爆炸梯度"),
+    "反向传播": ("反向传播", "backpropagation", "back propagation", "backprop", "bp算法"),
+    "梯度下降": ("梯度下降", "gradient descent"),
+    "激活函数": ("激活函数", "activation function", "activation"),
+    "损失函数": ("损失函数", "loss function", "成本函数", "代价函数", "cost function"),
+    "学习率": ("学习率", "learning rate", "lr"),
+    "感受野": ("感受野", "receptive field"),
+    "池化": ("池化", "pooling", "汇聚"),
+    "卷积": ("卷积", "convolution", "conv"),
+    "注意力": ("注意力", "attention"),
+    "循环神经网络": ("循环神经网络", "rnn", "recurrent neural network"),
+    "lstm": ("lstm", "长短期记忆", "长短时记忆", "long short-term memory"),
+    "多层感知机": ("多层感知机", "多层感知器", "mlp", "multilayer perceptron"),
+    "知识蒸馏": ("知识蒸馏", "蒸馏", "distillation"),
+    "超参数": ("超参数", "hyperparameter", "hyper-parameter"),
+    "标签平滑": ("标签平滑", "label smoothing"),
+    "正则化": ("正则化", "regularization", "正则"),
+    "归一化": ("归一化", "normalization", "规范化", "标准化"),
+    "交叉熵": ("交叉熵", "cross entropy", "cross-entropy"),
+    "1x1卷积": ("1x1卷积", "1*1卷积", "1×1卷积", "1x1 conv", "1x1 convolution", "pointwise"),
+    "目标检测": ("目标检测", "object detection", "detection"),
+    "小目标": ("小目标", "small object", "small objects"),
+}
+
+_STOP = set(
+    "的 了 是 在 和 与 或 及 也 都 就 而 把 被 让 对 从 到 为 以 之 其 这 那 有 个 中 上 下 一个 一种 什么 怎么 如何 为什么 "
+    "哪些 吗 呢 啊 吧 嘛 呀 请 请问 能 会 可以 要 说 讲 下 一下 简要 介绍 解释 说说 谈谈 the a an of to is are what "
+    "how why does do in on for and or with be it this that which can you your i me we".split()
+)
+_NON_TOKEN = re.compile(r"^[\W_]+$")
+
+
+class Tokenizer:
+    """jieba segmentation plus synonym canonicalisation. Build once and share: jieba's dictionary load is slow."""
+
+    def __init__(self) -> None:
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+        self._lock = threading.Lock()
+        self._phrases: list[tuple[re.Pattern, str]] = []
+        for canon, spellings in SYNONYMS.items():
+            for s in sorted(spellings, key=len, reverse=True):
+                if " " in s or "-" in s or "*" in s or "×" in s:
+                    self._phrases.append((re.compile(re.escape(s), re.I), f" {canon} "))
+                elif not s.isascii():
+                    self._jieba.add_word(s, freq=200000)
+        self._alias = {s.lower(): canon for canon, spellings in SYNONYMS.items() for s in spellings}
+
+    def normalize(self, text: str) -> str:
+        text = unicodedata.normalize("NFKC", text).lower()
+        text = re.sub(r"(\d)\s*[*×]\s*(\d)", r"\1x\2", text)
+        for pattern, repl in self._phrases:
+            text = pattern.sub(repl, text)
+        return text
+
+    def tokens(self, text: str) -> list[str]:
+        with self._lock:  # jieba's Tokenizer is not thread-safe while it lazily initialises
+            words = self._jieba.lcut_for_search(self.normalize(text))
+        out = []
+        for w in words:
+            w = w.strip()
+            if not w or w in _STOP or _NON_TOKEN.match(w):
+                continue
+            out.append(self._alias.get(w, w))
+        return out
