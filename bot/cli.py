@@ -300,3 +300,13 @@ def eval_search(
 
 def main() -> None:
     app(prog_name="mianshi")
+
+
+def _register_plugins() -> None:
+    # Command groups that live in their own modules register themselves here.
+    from bot import cli_grade
+
+    cli_grade.register(app, eval_app)
+
+
+_register_plugins()

@@ -1,0 +1,198 @@
+"""The CLI against a real temp store (SQLite + Chroma), fast tier with the hash embedder."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click import Group
+
+from bot.cli import app
+from tests.conftest import SEEDS
+
+
+def _commands(group: Group, prefix=()):
+    import typer.main
+
+    cmd = typer.main.get_command(group) if not isinstance(group, Group) else group
+    for name, sub in cmd.commands.items():
+        path = (*prefix, name)
+        yield path
+        if isinstance(sub, Group):
+            yield from _commands(sub, path)
+
+
+ALL_COMMANDS = list(_commands(app))
+
+
+def test_every_command_is_listed():
+    names = {" ".join(p) for p in ALL_COMMANDS}
+    assert {"ingest", "search", "ask", "export", "sources", "remove", "serve", "eval", "eval search"} <= names
+
+
+@pytest.mark.parametrize("path", ALL_COMMANDS, ids=[" ".join(p) for p in ALL_COMMANDS])
+def test_every_command_has_help_with_example(cli, path):
+    res = cli(*path, "--help")
+    assert res.exit_code == 0
+    assert "Usage" in res.stdout
+    if path[-1] != "eval":
+        assert "Example: mianshi" in res.stdout, f"{path} help lacks an example"
+
+
+def test_ingest_seeds_summary_and_idempotent(cli):
+    res = cli("ingest", SEEDS)
+    assert res.exit_code == 0, res.stderr
+    assert "5 files" in res.stderr and "records" in res.stderr
+    db = sqlite3.connect(cli.store / "records.sqlite")
+    n_records = db.execute("SELECT COUNT(*) FROM records").fetchone()[0]
+    n_chunks = db.execute("SELECT COUNT(*) FROM chunks WHERE embedded = 1").fetchone()[0]
+    assert n_records > 80 and n_chunks > n_records
+    # Same files again: nothing re-embedded, nothing changes.
+    res2 = cli("ingest", SEEDS, "--json")
+    summary = json.loads(res2.stdout)
+    assert summary["unchanged"] == 5 and summary["chunks_embedded"] == 0 and summary["chunks_removed"] == 0
+    assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == n_records
+    assert db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == n_chunks
+
+
+def test_changed_file_replaces_its_records(cli, corpus):
+    cli("ingest", corpus)
+    before = {r["question"] for r in cli.jsonl("export")}
+    page = corpus / "002_1d861faae2f62ccd.txt"
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text.replace("5、什么是玻尔兹曼机?", "5、什么是受限玻尔兹曼机RBM?"), encoding="utf-8")
+    summary = json.loads(cli("ingest", corpus, "--json").stdout)
+    assert summary["unchanged"] == 4
+    after = {r["question"] for r in cli.jsonl("export")}
+    assert any("受限玻尔兹曼机" in q for q in after)
+    assert not any(q.startswith("什么是玻尔兹曼机") for q in after)
+    assert len(after) == len(before)
+    # Chroma holds exactly the chunks SQLite says are embedded: stale vectors were deleted.
+    from ingest.embed import HashEmbedder
+    from ingest.store import Store
+
+    st = Store(cli.store, HashEmbedder())
+    assert st.collection.count() == st.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+
+def test_export_schema(cli):
+    cli("ingest", SEEDS)
+    rows = cli.jsonl("export")
+    assert rows
+    for r in rows:
+        assert set(r) == {"id", "question", "answers", "kind", "options", "correct", "topics"}
+        assert r["kind"] in ("open", "choice")
+        for a in r["answers"]:
+            assert set(a) == {"text", "source"} and a["source"].startswith("corpus/raw/") or "#" in a["source"]
+        if r["kind"] == "choice":
+            assert r["options"] and r["correct"] and set(r["correct"]) <= set(r["options"])
+        else:
+            assert r["options"] == {} and r["correct"] is None
+    assert sum(r["kind"] == "choice" for r in rows) >= 6
+
+
+def test_search_json_and_input_file(cli, tmp_path):
+    cli("ingest", SEEDS)
+    res = cli("search", "反卷积", "--k", "3", "--json")
+    assert res.exit_code == 0
+    obj = json.loads(res.stdout)
+    assert obj["query"] == "反卷积" and len(obj["hits"]) == 3
+    assert set(obj["hits"][0]) == {"id", "question", "answer", "source", "score"}
+    assert any("反卷积" in h["question"] for h in obj["hits"])
+    qfile = tmp_path / "q.txt"
+    qfile.write_text("Dropout\n\n梯度消失\n", encoding="utf-8")
+    lines = cli.jsonl("search", "--input", qfile, "--json")
+    assert [line["query"] for line in lines] == ["Dropout", "梯度消失"]
+
+
+def test_sources_and_remove(cli, corpus):
+    cli("ingest", corpus)
+    srcs = cli.jsonl("sources", "--json")
+    assert len(srcs) == 5 and all(s["records"] > 0 for s in srcs)
+    target = srcs[0]["path"]
+    res = cli("remove", target)
+    assert res.exit_code == 0, res.stderr
+    assert target not in [s["path"] for s in cli.jsonl("sources", "--json")]
+    assert all(not a["source"].startswith(target + "#") for r in cli.jsonl("export") for a in r["answers"])
+
+
+def _write(p: Path, data: bytes) -> Path:
+    p.write_bytes(data)
+    return p
+
+
+ERROR_CASES = [
+    # (name, make args from tmp dir, expected exit code, expected message fragment)
+    ("missing path", lambda d: ["ingest", d / "nope"], 2, "no such file"),
+    ("empty dir", lambda d: ["ingest", (d / "empty").mkdir() or d / "empty"], 2, "no .txt"),
+    ("empty file", lambda d: ["ingest", _write(d / "e.txt", b"")], 2, "empty"),
+    ("binary file", lambda d: ["ingest", _write(d / "b.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50)], 2, "binary"),
+    ("zip as html", lambda d: ["ingest", _write(d / "z.html", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4)],
+     2, "binary"),
+    ("unsupported type", lambda d: ["ingest", _write(d / "x.pdf", b"%PDF-1.4")], 2, "unsupported"),
+    ("search without store", lambda d: ["search", "BN"], 1, "run `mianshi ingest` first"),
+    ("ask without store", lambda d: ["ask", "BN"], 1, "run `mianshi ingest` first"),
+    ("export without store", lambda d: ["export"], 1, "run `mianshi ingest` first"),
+    ("empty query", lambda d: ["search", "  "], 2, "QUERY"),
+    ("remove unknown source", lambda d: ["remove", "nope.txt"], 1, "no store"),
+    ("bad eval split", lambda d: ["eval", "search", "--split", "x"], 2, "unknown split"),
+]
+
+
+@pytest.mark.parametrize("name,args,code,message", ERROR_CASES, ids=[c[0] for c in ERROR_CASES])
+def test_errors_are_one_line_messages(cli, tmp_path, name, args, code, message):
+    res = cli(*args(tmp_path))
+    assert res.exit_code == code, (res.stdout, res.stderr)
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr + res.stdout
+    assert res.stdout == ""
+
+
+def test_oversized_file_is_skipped_with_reason(cli, tmp_path):
+    big = tmp_path / "big.txt"
+    big.write_text("1. 什么是BN?\nBN是批归一化。\n" * 20000, encoding="utf-8")
+    res = cli("ingest", big, SEEDS / "004_9c3078ab2cf86951.txt", env={"MIANSHI_MAX_FILE_MB": "0.1"})
+    assert res.exit_code == 0
+    assert "big.txt" in res.stderr and "limit" in res.stderr
+
+
+def test_unknown_embedder_lists_valid_ones(cli):
+    res = cli("ingest", SEEDS, env={"MIANSHI_EMBEDDER": "word2vec"})
+    assert res.exit_code == 1
+    assert "unknown embedder 'word2vec'" in res.stderr and "e5" in res.stderr and "hash" in res.stderr
+
+
+def test_failed_ingest_leaves_store_intact(cli, tmp_path):
+    cli("ingest", SEEDS)
+    before = cli.jsonl("export")
+    bad = _write(tmp_path / "bad.txt", b"\x00\x01\x02" * 100)
+    res = cli("ingest", bad)
+    assert res.exit_code == 2
+    assert cli.jsonl("export") == before
+
+
+def test_embedder_mismatch_is_refused(cli):
+    cli("ingest", SEEDS)
+    res = cli("search", "BN", env={"MIANSHI_EMBEDDER": "e5"})
+    assert res.exit_code == 1
+    assert "MIANSHI_EMBEDDER=hash" in res.stderr
+
+
+def test_newer_store_schema_is_refused(cli):
+    cli("ingest", SEEDS)
+    db = sqlite3.connect(cli.store / "records.sqlite")
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    res = cli("search", "BN")
+    assert res.exit_code == 1 and "schema v99" in res.stderr and "--rebuild" in res.stderr
+
+
+def test_rebuild_swaps_in_a_fresh_store(cli):
+    cli("ingest", SEEDS)
+    before = cli.jsonl("export")
+    res = cli("ingest", SEEDS, "--rebuild", "--json")
+    assert json.loads(res.stdout)["unchanged"] == 0
+    assert cli.jsonl("export") == before
+    assert not (cli.store.parent / "store.rebuild").exists()
