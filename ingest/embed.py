@@ -157,9 +157,9 @@ class ChromaFunction:
 
     @staticmethod
     def build_from_config(config: dict) -> "ChromaFunction":
-        # Chroma calls this when a collection is opened without a function; we always pass one,
-        # so reaching here means a caller forgot: fail loudly instead of loading a model silently.
-        raise ModelLoadError("open the collection through ingest.store so the embedder is passed explicitly")
+        # Chroma rebuilds the persisted function when it opens a collection, before it sees the one we
+        # pass. Loading a model there would be wasted work, so hand back one that refuses to embed.
+        return ChromaFunction(_Unbound(config.get("embedder", "?")))
 
     def is_legacy(self) -> bool:
         return False
@@ -169,6 +169,16 @@ class ChromaFunction:
 
     def supported_spaces(self) -> list[str]:
         return ["cosine"]
+
+
+class _Unbound(Embedder):
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def encode_documents(self, texts: list[str]) -> np.ndarray:
+        raise ModelLoadError("open the collection through ingest.store so the embedder is passed explicitly")
+
+    encode_queries = encode_documents
 
 
 _BACKENDS: dict[str, Callable[..., Embedder]] = {
