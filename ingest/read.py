@@ -1,0 +1,207 @@
+"""Read one user file into text: size and binary checks, encoding detection, HTML to main text.
+
+Everything that can go wrong with a file the user gave is reported as one ``InputError`` whose
+message says what is wrong and what to do about it, so the CLI can skip the file and go on.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from ingest.errors import InputError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+HTML_SUFFIXES = (".html", ".htm")
+
+# Magic numbers of formats people most often rename by mistake; naming the format makes the
+# error actionable ("this is a ZIP archive") instead of a vague "binary".
+_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive (or .docx/.xlsx)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"7z\xbc\xaf\x27\x1c", "a 7z archive"),
+    (b"Rar!\x1a\x07", "a RAR archive"),
+    (b"\x7fELF", "an executable"),
+    (b"MZ", "a Windows executable"),
+    (b"\xd0\xcf\x11\xe0", "an old Office document"),
+    (b"SQLite format 3\x00", "a SQLite database"),
+)
+_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+# Control bytes that never occur in text (tab, LF, FF, CR and ESC are allowed).
+_CONTROL = frozenset(range(0, 32)) - {9, 10, 12, 13, 27}
+# The GB family: gb18030 decodes everything gb2312/gbk can, plus the characters they lack.
+_GB_FAMILY = {"gb2312", "gbk", "cp936", "hz", "gb18030", "euc_cn", "ms936"}
+_BLOCK_TAGS = (
+    "p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6",
+    "section", "article", "pre", "blockquote", "dt", "dd", "table",
+)
+_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "iframe", "svg")
+_HEADING = re.compile(r"^h([1-6])$")
+_BLANKS = re.compile(r"\n{3,}")
+_MD_HEADING = re.compile(r"^#{1,6} \S", re.M)
+
+
+def _mb(n: float) -> str:
+    return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
+
+
+def read_document(path: Path, max_bytes: int) -> str:
+    """Return the text of ``path`` (HTML reduced to its main text). Raises ``InputError``."""
+    path = Path(path)
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InputError(
+            f"{path} has unsupported type '{path.suffix or '(none)'}' — "
+            f"convert it to one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise InputError(f"{path} does not exist — check the path") from None
+    except OSError as err:
+        raise InputError(f"{path} cannot be read ({err.strerror}) — check the path and permissions") from None
+    if not path.is_file():
+        raise InputError(f"{path} is not a regular file — pass a file or a folder of files")
+    if size > max_bytes:
+        raise InputError(
+            f"{path} is {_mb(size)} MB, over the {_mb(max_bytes)} MB limit — "
+            f"raise MIANSHI_MAX_FILE_MB or split the file"
+        )
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{path} cannot be read ({err.strerror}) — check permissions") from None
+    if not data.strip():
+        raise InputError(f"{path} is empty — add content to it or remove it from the input")
+    _reject_binary(path, data)
+    text = _decode(path, data)
+    if path.suffix.lower() in HTML_SUFFIXES:
+        text = html_to_text(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise InputError(f"{path} has no readable text — it may be an empty page or only scripts/images")
+    return text
+
+
+def _reject_binary(path: Path, data: bytes) -> None:
+    for magic, what in _MAGIC:
+        if data.startswith(magic):
+            raise InputError(
+                f"{path} looks like {what}, not text — save it as .txt, .md or .html first"
+            )
+    if any(data.startswith(bom) for bom, enc in _BOMS if enc.startswith("utf-16") or enc == "utf-32"):
+        return  # UTF-16/32 legitimately contain NUL bytes
+    head = data[:8192]
+    if b"\x00" in head:
+        raise InputError(f"{path} contains NUL bytes, so it is a binary file, not text — convert it to text first")
+    bad = sum(1 for b in head if b in _CONTROL)
+    if bad > max(4, len(head) // 20):
+        raise InputError(
+            f"{path} is mostly non-text control bytes ({bad} of {len(head)}) — convert it to text first"
+        )
+
+
+def _decode(path: Path, data: bytes) -> str:
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                break
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes  # imported lazily: keeps module import cheap
+
+    best = from_bytes(data).best()
+    candidates: list[str] = []
+    if best is not None and best.encoding:
+        enc = best.encoding.lower().replace("-", "_")
+        candidates.append("gb18030" if enc in _GB_FAMILY else enc)
+    # Chinese pages are by far the common case; try their encodings before giving up.
+    candidates += [c for c in ("gb18030", "big5") if c not in candidates]
+    for enc in candidates:
+        try:
+            text = data.decode(enc)
+        except (UnicodeDecodeError, LookupError):
+            continue
+        if _plausible(text):
+            return text
+    raise InputError(
+        f"{path} is not in a text encoding mianshi can read (tried UTF-8, GB18030, Big5 and detection) — "
+        f"re-save it as UTF-8"
+    )
+
+
+def _plausible(text: str) -> bool:
+    """Reject decodings that 'succeed' but produce control characters or private-use garbage."""
+    if not text:
+        return False
+    odd = sum(
+        1 for ch in text
+        if (ord(ch) < 32 and ch not in "\t\n\r\f\x1b") or 0xE000 <= ord(ch) <= 0xF8FF or ch == "\ufffd"
+    )
+    return odd <= len(text) // 50
+
+
+def html_to_text(html: str) -> str:
+    """Main text of an HTML page as light markdown (``# heading``, ``- item``, blank-line paragraphs)."""
+    import trafilatura  # heavy import, only needed for HTML
+
+    text = trafilatura.extract(
+        html,
+        output_format="markdown",
+        include_formatting=True,
+        include_comments=False,
+        include_tables=True,
+        include_images=False,
+        include_links=False,
+        favor_recall=True,
+    )
+    if text and _MD_HEADING.search(text):
+        return text
+    # trafilatura falls back to a heading-less baseline on short pages; headings are how HTML Q&A
+    # pages mark their questions, so prefer our own extraction when only it keeps them.
+    fallback = _fallback_html_text(html)
+    if len(_MD_HEADING.findall(fallback)) >= 2 or not (text and text.strip()):
+        return fallback
+    return text
+
+
+def _fallback_html_text(html: str) -> str:
+    """Plain body text when trafilatura finds no main content (tiny or unusual pages)."""
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(html)
+    except (ValueError, lxml.etree.ParserError):
+        return ""
+    for el in list(root.iter(*_DROP_TAGS)):
+        el.drop_tree()
+    body = root.find(".//body")
+    root = body if body is not None else root
+    # Mark block boundaries and headings so paragraphs and questions survive as separate lines.
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        m = _HEADING.match(el.tag)
+        if m:
+            el.text = "#" * int(m.group(1)) + " " + (el.text or "")
+        elif el.tag == "li":
+            el.text = "- " + (el.text or "")
+        if el.tag in _BLOCK_TAGS:
+            el.tail = "\n\n" + (el.tail or "")
+    return _BLANKS.sub("\n\n", root.text_content()).strip()
