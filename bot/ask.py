@@ -1,8 +1,8 @@
 """Lookup answers from the bank, with sources, and an honest "not in the bank".
 
-Whether the best match is relevant is decided by a calibrated rule over two
-features of the top candidate: its best dense cosine and the share of the
-query's content words it contains. The thresholds come from
+Whether the best match is relevant is decided by a small logistic model over
+features of the top candidate (best chunk cosine, question cosine, IDF-weighted
+share of the query's words it contains, BM25). Its parameters come from
 ``bot/calibration.json``, written by ``mianshi eval search --calibrate`` from
 the dev split of ``evals/search_dev.jsonl`` (never the test split).
 """
@@ -10,9 +10,8 @@ the dev split of ``evals/search_dev.jsonl`` (never the test split).
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
-
-from pydantic import Field
 
 from bot.retrieval import Candidate, Retriever, reference_text
 from ingest.schema import Strict
@@ -22,11 +21,28 @@ NOT_FOUND_ZH = "题库中没有找到相关问题。"
 NOT_FOUND_EN = "The question bank has nothing on this."
 
 
+FEATURES = ("dense", "question_dense", "coverage", "log_bm25", "missing_idf")
+
+
 class Calibration(Strict):
-    dense: float = Field(description="minimum best cosine of the top record")
-    coverage: float = Field(description="minimum share of query words found in the top record")
-    strong_dense: float = Field(description="above this cosine the coverage rule is waived")
+    """A logistic model of P(the top record answers the query) over standardised features."""
+
+    mean: list[float]
+    scale: list[float]
+    weights: list[float]
+    bias: float
+    threshold: float = 0.5
     embedder: str = ""
+    fitted_on: str = ""
+
+
+def features(c: Candidate) -> list[float]:
+    return [c.dense, c.question_dense, c.coverage, math.log1p(c.bm25), c.missing_idf]
+
+
+def relevance(c: Candidate, cal: Calibration) -> float:
+    z = cal.bias + sum(w * (x - m) / s for w, x, m, s in zip(cal.weights, features(c), cal.mean, cal.scale))
+    return 1.0 / (1.0 + math.exp(-z))
 
 
 class Source(Strict):
@@ -48,7 +64,7 @@ def load_calibration(embedder_name: str, path: Path = CALIBRATION) -> Calibratio
 
 
 def is_relevant(c: Candidate, cal: Calibration) -> bool:
-    return c.dense >= cal.strong_dense or (c.dense >= cal.dense and c.coverage >= cal.coverage)
+    return relevance(c, cal) >= cal.threshold
 
 
 def is_english(text: str) -> bool:

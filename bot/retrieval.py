@@ -25,6 +25,7 @@ class Candidate:
     question_dense: float = 0.0
     bm25: float = 0.0
     coverage: float = 0.0
+    missing_idf: float = 0.0
     features: dict = field(default_factory=dict)
 
     def hit(self) -> Hit:
@@ -101,12 +102,26 @@ class Retriever:
                     dense=dense_best.get(rid, 0.0),
                     question_dense=qdense_best.get(rid, 0.0),
                     bm25=lex_score.get(rid, 0.0),
-                    coverage=len(qset & rtokens.get(rid, set())) / len(qset) if qset else 0.0,
+                    coverage=self._coverage(qset, rtokens.get(rid, set())),
+                    missing_idf=max((self.lex.idf(t) for t in qset - rtokens.get(rid, set())), default=0.0),
                 )
             )
             if len(out) == k:
                 break
         return out
+
+    def _coverage(self, qset: set[str], rtokens: set[str]) -> float:
+        """IDF-weighted share of the query's words found in the record.
+
+        Weighting by IDF makes a missing specific term ("XGBoost", "LoRA") count for much more
+        than a missing generic one ("原理", "区别"), which is what separates a near-miss topic
+        the bank does not cover from a paraphrase of one it does.
+        """
+        if not qset:
+            return 0.0
+        lex = self.lex
+        total = sum(lex.idf(t) for t in qset)
+        return sum(lex.idf(t) for t in qset & rtokens) / total if total else 0.0
 
     def _roles(self, chunk_ids: list[str]) -> dict[str, str]:
         if not chunk_ids:

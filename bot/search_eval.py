@@ -96,31 +96,29 @@ def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: 
 
 
 def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION) -> Calibration:
-    """Grid-search thresholds on the dev split: maximise balanced accuracy of answer-vs-abstain.
+    """Fit the abstention model on the dev split only: in-bank queries are positives, off-topic negatives.
 
-    An in-bank query counts as right when it is answered with a correct top record; an off-topic
-    one when it abstains. Ties go to the stricter rule (abstaining beats a wrong citation).
+    Class weights are balanced because off-topic queries are the minority but a wrong
+    confident citation costs more than an honest "not in the bank".
     """
-    dev = [(r, c[0] if c else None) for r, c in _run(retriever, [r for r in rows if r.split == "dev"])]
-    inbank = [(r, c) for r, c in dev if r.expect]
-    off = [(r, c) for r, c in dev if not r.expect]
-    best, best_key = None, None
-    for dense in [x / 100 for x in range(78, 96)]:
-        for cov in [x / 20 for x in range(0, 13)]:
-            for strong in [x / 100 for x in range(86, 100)]:
-                if strong < dense:
-                    continue
-                cal = Calibration(dense=dense, coverage=cov, strong_dense=strong, embedder=embedder)
-                ok_in = sum(1 for r, c in inbank if c and is_relevant(c, cal) and _matches(c, r.expect))
-                ok_off = sum(1 for r, c in off if not (c and is_relevant(c, cal)))
-                score = ok_in / max(len(inbank), 1) + ok_off / max(len(off), 1)
-                key = (round(score, 6), dense, cov, strong)
-                if best_key is None or key > best_key:
-                    best, best_key = cal, key
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from bot.ask import features
+
+    dev = [(r, c[0]) for r, c in _run(retriever, [r for r in rows if r.split == "dev"]) if c]
+    x = np.array([features(c) for _, c in dev], dtype=float)
+    y = np.array([bool(r.expect) for r, _ in dev], dtype=int)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    model = LogisticRegression(C=1.0, class_weight="balanced").fit((x - mean) / scale, y)
+    cal = Calibration(mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
+                      weights=model.coef_[0].round(6).tolist(), bias=round(float(model.intercept_[0]), 6),
+                      threshold=0.5, embedder=embedder, fitted_on=f"dev split, {len(dev)} queries")
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    data[embedder] = best.model_dump()
+    data[embedder] = cal.model_dump()
+    data.setdefault("default", cal.model_dump())
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return best
+    return cal
 
 
 def format_report(r: SearchReport) -> str:

@@ -21,6 +21,19 @@ class LexicalIndex:
         self.retriever = retriever
         self.ids = ids
         self.vocab = retriever.vocab_dict if retriever is not None else {}
+        self._idf: dict[str, float] | None = None
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency; a token the bank never uses gets the highest value."""
+        if self._idf is None:
+            n = len(self.ids)
+            df = np.zeros(len(self.vocab), dtype=np.int64)
+            if self.retriever is not None:
+                # Column j of the CSC score matrix lists the documents that contain token j.
+                df = np.diff(np.asarray(self.retriever.scores["indptr"]))
+            self._idf = {t: float(np.log((n + 1) / (df[j] + 0.5))) for t, j in self.vocab.items() if j < len(df)}
+            self._idf_max = float(np.log((n + 1) / 0.5))
+        return self._idf.get(token, self._idf_max)
 
     def scores(self, tokens: list[str]) -> np.ndarray:
         known = [t for t in tokens if t in self.vocab]

@@ -18,7 +18,7 @@ TOPICS: dict[str, tuple[str, ...]] = {
     "regularization": ("过拟合", "欠拟合", "正则", "dropout", "dropconnect", "泛化", "overfit", "weight decay",
                        "early-stopping", "early stopping", "l1", "l2", "标签平滑", "label smoothing"),
     "optimization": ("梯度下降", "sgd", "adam", "rmsprop", "优化器", "优化", "学习率", "learning rate",
-                     "收敛", "mini-batch", "batch", "二阶", "牛顿", "l-bfgs", "局部极小", "鞍点", "凸"),
+                     "收敛", "mini-batch", "二阶", "牛顿", "l-bfgs", "局部极小", "鞍点", "凸"),
     "activation": ("激活函数", "relu", "sigmoid", "tanh", "softmax", "elu", "activation"),
     "loss": ("损失", "loss", "交叉熵", "cross entropy", "mse", "成本函数", "代价函数", "smooth l1"),
     "detection": ("检测", "iou", "anchor", "ssd", "yolo", "rcnn", "fpn", "小目标", "多尺度", "detection", "roc",

@@ -1,0 +1,561 @@
+"""The mock interview as a plain state machine: setup → question → answer → grade → (one follow-up) → … → summary.
+
+The state is a pydantic model holding everything an interview needs (the
+questions are snapshotted at start), so each browser session keeps its own
+copy and a source removed from the bank mid-interview cannot break it. Every
+step takes a state and returns a new one; when grading fails the input state
+is untouched and the answer is kept in ``pending_answer`` to retry.
+
+Messages are plain text: whoever renders them must escape them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from datetime import datetime, timezone
+from typing import Callable, Literal, Protocol
+
+from pydantic import Field
+
+from bot.history import AnswerRecord, History, normalize_user
+from bot.retrieval import reference_text
+from ingest.errors import InputError
+from ingest.schema import Grade, Record, Strict
+from ingest.store import Store
+
+Kinds = Literal["open", "choice", "mixed"]
+Mode = Literal["random", "topic", "review"]
+Lang = Literal["zh", "en"]
+
+HINT_CAPS = (3.0, 2.0)  # score cap after the first and the second hint; no third hint
+SKIP_WORDS = {"跳过", "不知道", "不会", "skip", "pass", "idk", "i don't know", "dont know", "don't know"}
+MAX_ANSWER_CHARS = 4000
+FOLLOW_UP_MAX = 4.5  # an answer scoring above this has nothing worth probing
+
+LEVEL_NAMES: dict[str, tuple[str, ...]] = {
+    "zh": ("未答出", "很弱", "部分正确", "基本正确", "良好", "优秀"),
+    "en": ("No answer", "Weak", "Partial", "Adequate", "Good", "Excellent"),
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "zh": {
+        "welcome": "你好，{user}！本次面试共 {n} 道题（{mode}）。每道题回答后我会打分、点评并给出参考答案；"
+                   "可以随时点「提示」「跳过/不知道」或「结束」。",
+        "mode_random": "随机", "mode_topic": "按主题", "mode_review": "复习",
+        "q_title": "第 {i}/{n} 题 · {topics}",
+        "single": "（单选）", "multi": "（多选）",
+        "grade_title": "得分 {score}/5 · {level}",
+        "hit": "答到的要点：", "missed": "漏掉的要点：",
+        "ref_title": "参考答案 · 来源 {source}",
+        "no_ref": "（题库中没有参考答案）",
+        "fu_title": "追问",
+        "fu_with_hit": "你提到了「{hit}」，那么「{point}」这一点怎么理解？",
+        "fu_plain": "关于「{point}」这一点，你怎么理解？能展开讲讲吗？",
+        "fu_grade_title": "追问得分 {score}/5 · {level}",
+        "skip_title": "已跳过 · 0/5",
+        "skip_text": "没关系，看一下参考答案。",
+        "hint_title": "提示（本题最高 {cap} 分）",
+        "hint_text": "要点：{point}",
+        "hint_choice": "可以排除选项 {letter}。",
+        "no_hint": "这道题没有更多提示了。",
+        "no_hint_fu": "追问没有提示，说说你的理解就好，不会可以跳过。",
+        "empty": "请先输入你的回答（不会可以点「跳过/不知道」）。",
+        "choose": "请先选择一个或多个选项。",
+        "grade_error": "评分暂时出错了（{err}）。你的回答没有丢，可以再点「提交」重试，或跳过这题继续。",
+        "save_error": "保存记录暂时失败（{err}），稍后会自动重试。",
+        "done": "面试结束",
+        "summary": "共回答 {answered}/{total} 题，平均分 {avg}/5。",
+        "topics_line": "各主题得分：",
+        "weakest": "最需要加强的题目：",
+        "nothing": "这次没有回答任何题目。",
+        "over": "面试已经结束，可以在上方重新开始。",
+    },
+    "en": {
+        "welcome": "Hello, {user}! This interview has {n} questions ({mode}). After each answer I give a score, "
+                   "feedback and the reference answer; use Hint, Skip or End at any time.",
+        "mode_random": "random", "mode_topic": "by topic", "mode_review": "review",
+        "q_title": "Question {i}/{n} · {topics}",
+        "single": "(single choice)", "multi": "(multiple choice)",
+        "grade_title": "Score {score}/5 · {level}",
+        "hit": "Key points covered:", "missed": "Key points missed:",
+        "ref_title": "Reference answer · source {source}",
+        "no_ref": "(no reference answer in the bank)",
+        "fu_title": "Follow-up",
+        "fu_with_hit": "You mentioned “{hit}”. How do you understand “{point}”?",
+        "fu_plain": "How do you understand “{point}”? Can you explain it?",
+        "fu_grade_title": "Follow-up score {score}/5 · {level}",
+        "skip_title": "Skipped · 0/5",
+        "skip_text": "No problem, here is the reference answer.",
+        "hint_title": "Hint (this question now scores at most {cap})",
+        "hint_text": "Key point: {point}",
+        "hint_choice": "Option {letter} can be ruled out.",
+        "no_hint": "No more hints for this question.",
+        "no_hint_fu": "No hints for follow-ups: just explain what you think, or skip.",
+        "empty": "Type an answer first (or press Skip if you don't know).",
+        "choose": "Choose one or more options first.",
+        "grade_error": "Grading failed for now ({err}). Your answer is kept: press Submit to retry, or skip.",
+        "save_error": "Saving to history failed for now ({err}); it will be retried.",
+        "done": "Interview finished",
+        "summary": "Answered {answered}/{total} questions, average {avg}/5.",
+        "topics_line": "Scores by topic:",
+        "weakest": "Questions to work on:",
+        "nothing": "No questions were answered this time.",
+        "over": "The interview is over; start a new one above.",
+    },
+}
+
+
+class Grader(Protocol):
+    def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
+              correct: str | None = None, reference_ids=(), key_points: list[str] | None = None) -> Grade: ...
+
+
+class InterviewConfig(Strict):
+    user: str
+    topics: list[str] = Field(default_factory=list)
+    n_questions: int = Field(5, ge=1, le=30)
+    kinds: Kinds = "mixed"
+    mode: Mode = "random"
+    lang: Lang = "zh"
+    seed: int | None = None
+
+
+class Message(Strict):
+    role: Literal["assistant", "user"]
+    kind: Literal["info", "question", "answer", "grade", "reference", "follow_up", "hint", "error", "summary"]
+    title: str = ""
+    text: str = ""
+
+
+class Turn(Strict):
+    """One graded answer (a main answer, a skip, or the answer to a follow-up)."""
+
+    id: str
+    question_id: str
+    question: str
+    kind: str
+    topics: list[str]
+    follow_up: bool = False
+    answer: str
+    score: float
+    level: int
+    level_name: str
+    feedback: str
+    key_points_hit: list[str] = Field(default_factory=list)
+    key_points_missed: list[str] = Field(default_factory=list)
+    hint_used: bool = False
+    skipped: bool = False
+    reference: str = ""
+    source: str = ""
+    saved: bool = False
+    created_at: str
+
+
+class TopicScore(Strict):
+    topic: str
+    average: float
+    answers: int
+
+
+class Summary(Strict):
+    answered: int
+    total: int
+    average: float
+    per_topic: list[TopicScore]
+    weakest: list[Turn]
+    follow_ups: int
+
+
+class Interview(Strict):
+    id: str
+    config: InterviewConfig
+    questions: list[Record]
+    index: int = 0
+    phase: Literal["question", "follow_up", "done"] = "question"
+    hints: list[str] = Field(default_factory=list)
+    follow_up_point: str | None = None
+    follow_up_question: str | None = None
+    pending_answer: str | None = None
+    turns: list[Turn] = Field(default_factory=list)
+    messages: list[Message] = Field(default_factory=list)
+
+    @property
+    def current(self) -> Record | None:
+        return self.questions[self.index] if self.phase != "done" and self.index < len(self.questions) else None
+
+    @property
+    def done(self) -> bool:
+        return self.phase == "done"
+
+    def t(self, key: str, **kw) -> str:
+        return TEXT[self.config.lang][key].format(**kw)
+
+
+def usable(record: Record) -> bool:
+    """Only questions we can grade: open ones with a reference answer, choices with a key."""
+    if record.kind == "choice":
+        return bool(record.correct and record.options)
+    return record.kind == "open" and bool(record.answers)
+
+
+def fmt_score(score: float) -> str:
+    return f"{round(score, 1):g}"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _short(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def normalize_choice(answer: str | list[str]) -> str:
+    """Letters as a sorted set: 'b, A' and ['A', 'B'] are both 'AB'."""
+    raw = "".join(answer) if isinstance(answer, list) else answer
+    return "".join(sorted({ch for ch in raw.upper() if "A" <= ch <= "Z"}))
+
+
+class InterviewEngine:
+    """Runs interviews over a store.
+
+    Pass ``grader_factory`` instead of ``grader`` to load the grading model on the first answer, which keeps
+    the web app's cold start free of it.
+    """
+
+    def __init__(self, store: Store, grader: Grader | None = None, history: History | None = None, *,
+                 grader_factory: Callable[[], Grader] | None = None) -> None:
+        if grader is None and grader_factory is None:
+            raise ValueError("InterviewEngine needs a grader or a grader_factory")
+        self.store = store
+        self._grader = grader
+        self._factory = grader_factory
+        self._lock = threading.Lock()
+        self.history = history
+
+    @property
+    def grader(self) -> Grader:
+        if self._grader is None:
+            with self._lock:  # two sessions answering at once must not load the model twice
+                if self._grader is None:
+                    self._grader = self._factory()
+        return self._grader
+
+    # --- setup --------------------------------------------------------------------------
+    def pool(self, kinds: Kinds = "mixed", topics: list[str] | None = None) -> list[Record]:
+        wanted = set(topics or [])
+        out = []
+        for r in self.store.iter_records():
+            if not usable(r) or (kinds != "mixed" and r.kind != kinds):
+                continue
+            if wanted and not wanted & set(r.topics):
+                continue
+            out.append(r)
+        return out
+
+    def plan(self, config: InterviewConfig) -> list[Record]:
+        rng = random.Random(config.seed)
+        if config.mode == "topic" and not config.topics:
+            raise InputError("按主题面试需要先选择主题 choose at least one topic for a by-topic interview")
+        pool = self.pool(config.kinds, config.topics)
+        if not pool:
+            raise InputError("题库里没有符合条件的题目 no questions match these topics and kinds — "
+                             "choose other topics or kinds, or add documents in the Library tab")
+        n = min(config.n_questions, len(pool))
+        if config.mode == "topic":
+            by_topic = {t: [r for r in pool if t in r.topics] for t in config.topics}
+            for rs in by_topic.values():
+                rng.shuffle(rs)
+            picked: dict[str, Record] = {}
+            # Round-robin over the chosen topics so each gets a fair share, then group by topic for the flow.
+            while len(picked) < n and any(by_topic.values()):
+                for rs in by_topic.values():
+                    while rs and rs[0].id in picked:
+                        rs.pop(0)
+                    if rs and len(picked) < n:
+                        r = rs.pop(0)
+                        picked[r.id] = r
+            order = {t: i for i, t in enumerate(config.topics)}
+            return sorted(picked.values(), key=lambda r: min(order.get(t, 99) for t in r.topics))
+        rest = pool[:]
+        rng.shuffle(rest)
+        if config.mode == "review" and self.history is not None:
+            by_id = {r.id: r for r in pool}
+            first = [by_id[q] for q in self.history.review_order(config.user) if q in by_id]
+            seen = {r.id for r in first}
+            return (first + [r for r in rest if r.id not in seen])[:n]
+        return rest[:n]
+
+    def start(self, config: InterviewConfig) -> Interview:
+        config = config.model_copy(update={"user": normalize_user(config.user)})
+        questions = self.plan(config)
+        iv = Interview(id=uuid.uuid4().hex, config=config, questions=questions)
+        mode = iv.t(f"mode_{config.mode}")
+        iv.messages.append(Message(role="assistant", kind="info",
+                                   text=iv.t("welcome", user=config.user, n=len(questions), mode=mode)))
+        if self.history is not None:
+            try:
+                self.history.start_session(iv.id, config.user, config.model_dump())
+            except Exception as exc:  # history is a convenience: never block an interview on it
+                iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))
+        self._ask(iv)
+        return iv
+
+    # --- steps --------------------------------------------------------------------------
+    def submit(self, iv: Interview, answer: str | list[str]) -> Interview:
+        """Grade the answer to the current question or follow-up."""
+        if iv.done:
+            return self._note(iv, "over")
+        rec = iv.current
+        assert rec is not None
+        if rec.kind == "choice" and iv.phase == "question":
+            letters = normalize_choice(answer)
+            if not letters:
+                return self._note(iv, "choose")
+            text = letters
+        else:
+            text = (" ".join(answer) if isinstance(answer, list) else answer or "").strip()[:MAX_ANSWER_CHARS]
+            if not text:
+                return self._note(iv, "empty")
+            if text.lower().strip("。.!！ ") in SKIP_WORDS:
+                return self.skip(iv, said=text)
+        new = iv.model_copy(deep=True)
+        new.messages.append(Message(role="user", kind="answer", text=text))
+        try:
+            if new.phase == "follow_up":
+                grade = self._grade_follow_up(new, rec, text)
+            else:
+                grade = self.grader.grade(
+                    rec.question, text, [a.text for a in rec.answers], kind=rec.kind, correct=rec.correct,
+                    reference_ids=[rec.id], key_points=rec.key_points or None,
+                )
+        except Exception as exc:  # the model or grader failed: keep the answer, let the user retry or skip
+            iv = iv.model_copy(deep=True)
+            iv.pending_answer = text
+            iv.messages.append(Message(role="user", kind="answer", text=text))
+            iv.messages.append(Message(role="assistant", kind="error", text=iv.t("grade_error", err=_err(exc))))
+            return iv
+        new.pending_answer = None
+        if new.phase == "follow_up":
+            self._record(new, rec, text, grade, follow_up=True)
+            self._reveal(new, rec)
+            self._advance(new)
+        else:
+            turn = self._record(new, rec, text, grade)
+            point = self._follow_up_point(rec, grade, turn)
+            if point:
+                self._ask_follow_up(new, point, grade)
+            else:
+                self._reveal(new, rec)
+                self._advance(new)
+        self._flush(new)
+        return new
+
+    def skip(self, iv: Interview, *, said: str | None = None) -> Interview:
+        if iv.done:
+            return self._note(iv, "over")
+        rec = iv.current
+        assert rec is not None
+        new = iv.model_copy(deep=True)
+        new.pending_answer = None
+        if said:
+            new.messages.append(Message(role="user", kind="answer", text=said))
+        lang = new.config.lang
+        follow_up = new.phase == "follow_up"
+        turn = Turn(
+            id=uuid.uuid4().hex, question_id=rec.id, question=new.follow_up_question if follow_up else rec.question,
+            kind=rec.kind, topics=rec.topics, follow_up=follow_up, answer=said or "", score=0.0, level=0,
+            level_name=LEVEL_NAMES[lang][0], feedback=new.t("skip_text"), hint_used=bool(new.hints), skipped=True,
+            reference=new.follow_up_point if follow_up else reference_text(rec), source=_source(rec),
+            key_points_missed=[new.follow_up_point] if follow_up and new.follow_up_point else list(rec.key_points),
+            created_at=_now(),
+        )
+        new.turns.append(turn)
+        new.messages.append(Message(role="assistant", kind="grade", title=new.t("skip_title"), text=turn.feedback))
+        self._reveal(new, rec)
+        self._advance(new)
+        self._flush(new)
+        return new
+
+    def hint(self, iv: Interview) -> Interview:
+        if iv.done:
+            return self._note(iv, "over")
+        rec = iv.current
+        assert rec is not None
+        if iv.phase == "follow_up":
+            return self._note(iv, "no_hint_fu")
+        if len(iv.hints) >= len(HINT_CAPS):
+            return self._note(iv, "no_hint")
+        if rec.kind == "choice":
+            wrong = [k for k in rec.options if k not in (rec.correct or "") and k not in iv.hints]
+            if not wrong:
+                return self._note(iv, "no_hint")
+            point, text = wrong[0], iv.t("hint_choice", letter=wrong[0])
+        else:
+            left = [p for p in rec.key_points if p not in iv.hints]
+            if not left:
+                return self._note(iv, "no_hint")
+            point, text = left[0], iv.t("hint_text", point=left[0])
+        new = iv.model_copy(deep=True)
+        new.hints.append(point)
+        cap = HINT_CAPS[len(new.hints) - 1]
+        new.messages.append(Message(role="assistant", kind="hint", title=new.t("hint_title", cap=fmt_score(cap)),
+                                    text=text))
+        return new
+
+    def end(self, iv: Interview) -> Interview:
+        if iv.done:
+            return iv
+        new = iv.model_copy(deep=True)
+        new.phase = "done"
+        new.pending_answer = None
+        self._finish(new)
+        return new
+
+    def summary(self, iv: Interview) -> Summary:
+        mains = [t for t in iv.turns if not t.follow_up]
+        per: dict[str, list[float]] = {}
+        for t in mains:
+            for topic in t.topics or ["other"]:
+                per.setdefault(topic, []).append(t.score)
+        avg = round(sum(t.score for t in mains) / len(mains), 2) if mains else 0.0
+        weakest = sorted((t for t in mains if t.score < 4), key=lambda t: t.score)[:3]
+        return Summary(
+            answered=len(mains), total=len(iv.questions), average=avg,
+            per_topic=sorted((TopicScore(topic=k, average=round(sum(v) / len(v), 2), answers=len(v))
+                              for k, v in per.items()), key=lambda s: s.average),
+            weakest=weakest, follow_ups=sum(t.follow_up for t in iv.turns),
+        )
+
+    # --- internals ----------------------------------------------------------------------
+    def _note(self, iv: Interview, key: str) -> Interview:
+        new = iv.model_copy(deep=True)
+        new.messages.append(Message(role="assistant", kind="info", text=new.t(key)))
+        return new
+
+    def _ask(self, iv: Interview) -> None:
+        rec = iv.current
+        if rec is None:
+            iv.phase = "done"
+            self._finish(iv)
+            return
+        title = iv.t("q_title", i=iv.index + 1, n=len(iv.questions), topics=", ".join(rec.topics))
+        text = rec.question
+        if rec.kind == "choice":
+            tag = iv.t("multi" if len(rec.correct or "") > 1 else "single")
+            text = f"{text} {tag}\n" + "\n".join(f"{k}. {v}" for k, v in rec.options.items())
+        iv.messages.append(Message(role="assistant", kind="question", title=title, text=text))
+
+    def _grade_follow_up(self, iv: Interview, rec: Record, text: str) -> Grade:
+        point = iv.follow_up_point or ""
+        return self.grader.grade(iv.follow_up_question or point, text, [point], kind="open",
+                                 reference_ids=[rec.id], key_points=[point])
+
+    def _record(self, iv: Interview, rec: Record, text: str, grade: Grade, *, follow_up: bool = False) -> Turn:
+        lang = iv.config.lang
+        score, level = grade.score, grade.level
+        hinted = bool(iv.hints) and not follow_up
+        if hinted:
+            cap = HINT_CAPS[len(iv.hints) - 1]
+            score, level = min(score, cap), min(level, int(cap))
+        turn = Turn(
+            id=uuid.uuid4().hex, question_id=rec.id,
+            question=(iv.follow_up_question or "") if follow_up else rec.question,
+            kind="open" if follow_up else rec.kind, topics=rec.topics, follow_up=follow_up, answer=text,
+            score=score, level=level, level_name=LEVEL_NAMES[lang][level], feedback=grade.feedback,
+            key_points_hit=grade.key_points_hit, key_points_missed=grade.key_points_missed, hint_used=hinted,
+            reference=(iv.follow_up_point or "") if follow_up else reference_text(rec), source=_source(rec),
+            created_at=_now(),
+        )
+        iv.turns.append(turn)
+        lines = [grade.feedback.strip()]
+        if grade.key_points_hit and not follow_up:
+            lines.append(iv.t("hit") + "\n" + "\n".join(f"✓ {_short(p, 80)}" for p in grade.key_points_hit))
+        if grade.key_points_missed:
+            lines.append(iv.t("missed") + "\n" + "\n".join(f"✗ {_short(p, 80)}" for p in grade.key_points_missed))
+        key = "fu_grade_title" if follow_up else "grade_title"
+        iv.messages.append(Message(role="assistant", kind="grade", text="\n\n".join(x for x in lines if x),
+                                   title=iv.t(key, score=fmt_score(score), level=turn.level_name)))
+        return turn
+
+    def _follow_up_point(self, rec: Record, grade: Grade, turn: Turn) -> str | None:
+        """The most important missed key point: the earliest in the reference's own order."""
+        if rec.kind != "open" or turn.score > FOLLOW_UP_MAX or not grade.key_points_missed:
+            return None
+        if {"empty", "dont_know", "injection"} & set(grade.flags):
+            return None
+        missed = set(grade.key_points_missed)
+        ordered = [p for p in rec.key_points if p in missed] or grade.key_points_missed
+        return ordered[0]
+
+    def _ask_follow_up(self, iv: Interview, point: str, grade: Grade) -> None:
+        if grade.key_points_hit:
+            q = iv.t("fu_with_hit", hit=_short(grade.key_points_hit[0], 30), point=_short(point, 80))
+        else:
+            q = iv.t("fu_plain", point=_short(point, 80))
+        iv.phase = "follow_up"
+        iv.follow_up_point = point
+        iv.follow_up_question = q
+        iv.messages.append(Message(role="assistant", kind="follow_up", title=iv.t("fu_title"), text=q))
+
+    def _reveal(self, iv: Interview, rec: Record) -> None:
+        ref = reference_text(rec) or iv.t("no_ref")
+        iv.messages.append(Message(role="assistant", kind="reference", text=ref,
+                                   title=iv.t("ref_title", source=_source(rec) or "—")))
+
+    def _advance(self, iv: Interview) -> None:
+        iv.index += 1
+        iv.phase = "question"
+        iv.hints = []
+        iv.follow_up_point = iv.follow_up_question = None
+        self._ask(iv)
+
+    def _finish(self, iv: Interview) -> None:
+        s = self.summary(iv)
+        if not s.answered:
+            text = iv.t("nothing")
+        else:
+            lines = [iv.t("summary", answered=s.answered, total=s.total, avg=fmt_score(s.average))]
+            lines.append(iv.t("topics_line") + " " + "，".join(
+                f"{p.topic} {fmt_score(p.average)}" for p in s.per_topic))
+            if s.weakest:
+                lines.append(iv.t("weakest") + "\n" + "\n".join(
+                    f"- {_short(t.question, 50)} ({fmt_score(t.score)}/5) — {t.source}" for t in s.weakest))
+            text = "\n\n".join(lines)
+        iv.messages.append(Message(role="assistant", kind="summary", title=iv.t("done"), text=text))
+        self._flush(iv)
+        if self.history is not None:
+            try:
+                self.history.end_session(iv.id)
+            except Exception:  # the summary is already shown; a missing end time is harmless
+                pass
+
+    def _flush(self, iv: Interview) -> None:
+        """Save every unsaved turn; ids make retries safe, and a failure is retried on the next step."""
+        if self.history is None:
+            return
+        for t in iv.turns:
+            if t.saved:
+                continue
+            try:
+                self.history.save_answer(AnswerRecord(
+                    id=t.id, session_id=iv.id, user=iv.config.user, question_id=t.question_id, question=t.question,
+                    kind=t.kind, topics=t.topics, follow_up=t.follow_up, answer=t.answer, score=t.score,
+                    level=t.level, feedback=t.feedback, hint_used=t.hint_used, skipped=t.skipped,
+                    reference=t.reference, source=t.source, created_at=t.created_at,
+                ))
+                t.saved = True
+            except Exception as exc:
+                iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))
+                return
+
+
+def _source(rec: Record) -> str:
+    return rec.answers[0].source if rec.answers else ""
+
+
+def _err(exc: Exception) -> str:
+    return _short(f"{type(exc).__name__}: {exc}", 120)

@@ -1,0 +1,73 @@
+"""Lookup quality with the real e5 model on the held-out test split of evals/search_dev.jsonl.
+
+The floors below are the measured numbers rounded down, so a regression fails the build;
+the README reports the exact values from `mianshi eval search`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.ask import ask, load_calibration
+from bot.search_eval import evaluate, load_rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def report(e5_context):
+    rows = load_rows(ROOT / "evals" / "search_dev.jsonl")
+    return evaluate(e5_context.retriever, rows, "test", "e5")
+
+
+@pytest.mark.slow
+def test_eval_set_shape():
+    rows = load_rows(ROOT / "evals" / "search_dev.jsonl")
+    assert sum(bool(r.expect) for r in rows) >= 50
+    assert sum(not r.expect for r in rows) >= 15
+    assert {r.split for r in rows} == {"dev", "test"}
+
+
+@pytest.mark.slow
+def test_hybrid_lookup_hits_on_held_out_paraphrases(report):
+    assert report.in_bank >= 40
+    assert report.hit3 >= 0.95, report.misses
+    assert report.hit1 >= 0.75
+    assert report.mrr >= 0.85
+
+
+@pytest.mark.slow
+def test_off_topic_mostly_abstains(report):
+    assert report.off_topic >= 10
+    assert report.abstain_accuracy >= 0.8, report.wrongly_answered
+    assert report.answered_correctly >= 0.7
+
+
+@pytest.mark.slow
+def test_ask_cli_grounded_and_not(e5_cli):
+    res = e5_cli("ask", "转置卷积是什么", "--json")
+    obj = json.loads(res.stdout)
+    assert obj["grounded"] is True and obj["sources"]
+    assert "反卷积" in obj["sources"][0]["question"]
+    assert obj["sources"][0]["source"].startswith("corpus/raw/") or "#" in obj["sources"][0]["source"]
+    res = e5_cli("ask", "红烧肉怎么做才好吃", "--json")
+    obj = json.loads(res.stdout)
+    assert obj == {"answer": "题库中没有找到相关问题。", "sources": [], "grounded": False}
+    res = e5_cli("ask", "how do I cook pasta al dente", "--json")
+    assert json.loads(res.stdout)["grounded"] is False
+
+
+@pytest.mark.slow
+def test_search_cli_with_real_model(e5_cli):
+    obj = json.loads(e5_cli("search", "BN层有什么用", "--json", "--k", "3").stdout)
+    assert any("BN" in h["question"] or "Batch Normalization" in h["question"] or "批归一化" in h["question"]
+               for h in obj["hits"])
+
+
+@pytest.mark.slow
+def test_calibration_file_has_e5_entry():
+    cal = load_calibration("e5")
+    assert cal.embedder == "e5" and "dev" in cal.fitted_on
