@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Optional
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,19 +21,20 @@ from typer.core import TyperGroup
 class _Group(TyperGroup):
     """Turns library errors into one-line messages and exit codes, for every command and sub-command."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
         except MianshiError as exc:
-            click.echo(f"错误 error: {exc}", err=True)
+            typer.echo(f"错误 error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            click.echo("已中断 interrupted", err=True)
+            typer.echo("已中断 interrupted", err=True)
             raise typer.Exit(130) from None
-        except Exception as exc:  # anything unexpected: one line, no traceback
-            click.echo(f"内部错误 internal error: {type(exc).__name__}: {exc} — please report it", err=True)
+        except Exception as exc:
+            # Exit/usage exceptions (typer ships its own click) carry exit codes and help: let them through.
+            if type(exc).__module__.startswith(("typer", "click")):
+                raise
+            typer.echo(f"内部错误 internal error: {type(exc).__name__}: {exc} — please report it", err=True)
             raise typer.Exit(1) from None
 
 
@@ -50,7 +50,7 @@ eval_app = typer.Typer(cls=_Group, help="Measure lookup and grading quality on t
 app.add_typer(eval_app, name="eval")
 
 out = Console(soft_wrap=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 StoreOpt = typer.Option(None, "--store", help="store directory (default: $MIANSHI_HOME or ./.mianshi)")
 JsonOpt = typer.Option(False, "--json", help="print JSON only on stdout")
@@ -102,12 +102,16 @@ def ingest(
 
     Example: mianshi ingest corpus/raw my_notes.md --store .mianshi
     """
+    import shutil
+
     from ingest.pipeline import discover, ingest_paths, rebuild_dir, swap_in
+    from ingest.store import store_exists
 
     ctx = _ctx(store)
     paths = paths or [Path("corpus/raw")]
     discover(paths)  # fail on bad paths before anything is opened or created
     target = rebuild_dir(ctx.store_dir) if rebuild else ctx.store_dir
+    existed = store_exists(target)
     st = ctx.open_store(create=True, path=target)
     try:
         with _Bars() as bars:
@@ -118,7 +122,9 @@ def ingest(
             )
     finally:
         st.close()
-    if rebuild:
+    if summary.files == 0 and not existed:
+        shutil.rmtree(target, ignore_errors=True)  # nothing was readable: leave no empty store behind
+    elif rebuild:
         swap_in(target, ctx.store_dir)
     if as_json:
         _emit(summary.model_dump())

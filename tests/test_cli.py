@@ -7,20 +7,18 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click import Group
-
 from bot.cli import app
 from tests.conftest import SEEDS
 
 
-def _commands(group: Group, prefix=()):
+def _commands(group, prefix=()):
     import typer.main
 
-    cmd = typer.main.get_command(group) if not isinstance(group, Group) else group
+    cmd = group if hasattr(group, "commands") else typer.main.get_command(group)
     for name, sub in cmd.commands.items():
         path = (*prefix, name)
         yield path
-        if isinstance(sub, Group):
+        if hasattr(sub, "commands"):
             yield from _commands(sub, path)
 
 
@@ -128,9 +126,9 @@ ERROR_CASES = [
     ("missing path", lambda d: ["ingest", d / "nope"], 2, "no such file"),
     ("empty dir", lambda d: ["ingest", (d / "empty").mkdir() or d / "empty"], 2, "no .txt"),
     ("empty file", lambda d: ["ingest", _write(d / "e.txt", b"")], 2, "empty"),
-    ("binary file", lambda d: ["ingest", _write(d / "b.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50)], 2, "binary"),
+    ("binary file", lambda d: ["ingest", _write(d / "b.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 50)], 2, "not text"),
     ("zip as html", lambda d: ["ingest", _write(d / "z.html", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4)],
-     2, "binary"),
+     2, "not text"),
     ("unsupported type", lambda d: ["ingest", _write(d / "x.pdf", b"%PDF-1.4")], 2, "unsupported"),
     ("search without store", lambda d: ["search", "BN"], 1, "run `mianshi ingest` first"),
     ("ask without store", lambda d: ["ask", "BN"], 1, "run `mianshi ingest` first"),
@@ -148,6 +146,7 @@ def test_errors_are_one_line_messages(cli, tmp_path, name, args, code, message):
     assert message in res.stderr
     assert "Traceback" not in res.stderr + res.stdout
     assert res.stdout == ""
+    assert not cli.store.exists(), "a failed command must not leave an empty store behind"
 
 
 def test_oversized_file_is_skipped_with_reason(cli, tmp_path):
