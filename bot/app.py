@@ -1,36 +1,359 @@
-"""Gradio app. Until the interview UI lands it serves the lookup (查询 Ask) tab over the same library."""
+"""The Gradio app: 面试 Interview, 查询 Ask, 进度 Progress, 题库 Library.
+
+Only wiring lives here: each event calls one function of ``bot.interview``,
+``bot.history``, ``bot.ask`` or ``ingest.pipeline`` and renders the result
+with ``bot.app_views``. Interview state sits in ``gr.State`` so every browser
+session has its own; history is keyed by the user name typed in the header.
+"""
 
 from __future__ import annotations
 
+import tempfile
+import threading
+from pathlib import Path
+
 from bot.context import Context
+
+LANGS = ["中文", "English"]
+# Keep the whole interview (chat, answer box, buttons) inside a 1366×768 laptop screen.
+CSS = """
+#header { align-items: center; }
+#title h2 { margin: 0; }
+.gradio-container { padding-top: 6px !important; }
+"""
+
+
+class Services:
+    """The library objects one server shares between sessions, built lazily so the page comes up fast."""
+
+    def __init__(self, ctx: Context) -> None:
+        from bot.history import History
+        from bot.interview import InterviewEngine
+
+        self.ctx = ctx
+        self.history = History(ctx.store_dir)
+        self.engine = InterviewEngine(ctx.store, history=self.history, grader_factory=self._make_grader)
+        self.write_lock = threading.Lock()  # one ingest or removal at a time: SQLite has one writer
+        self._cal = None
+
+    def _make_grader(self):
+        from bot.grading import Grader
+
+        return Grader(self.ctx.embedder, self.ctx.tokenizer)
+
+    def ask(self, query: str):
+        from bot.ask import ask, load_calibration
+
+        if self._cal is None:
+            self._cal = load_calibration(self.ctx.embedder.name)
+        return ask(self.ctx.retriever, query, self._cal)
+
+    def topics(self) -> list[str]:
+        from ingest.topics import all_topics
+
+        present = {t for r in self.engine.pool() for t in r.topics}
+        return [t for t in all_topics() if t in present]
+
+    def ingest(self, files: dict[Path, str], progress):
+        from ingest.pipeline import ingest_paths
+
+        s = self.ctx.settings
+        with self.write_lock:
+            return ingest_paths(list(files), self.ctx.store, self.ctx.tokenizer, max_bytes=int(s.max_file_mb * 1e6),
+                                chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap, progress=progress,
+                                sources=files)
+
+    def remove(self, source: str) -> int:
+        from ingest.pipeline import Ingestor
+        from ingest.schema import IngestSummary
+
+        with self.write_lock:
+            ing = Ingestor(self.ctx.store, self.ctx.tokenizer, max_bytes=int(self.ctx.settings.max_file_mb * 1e6))
+            n = ing.remove_source(source)
+            ing.sync_vectors(IngestSummary())
+        return n
 
 
 def build_app(ctx: Context):
     import gradio as gr
 
-    from bot.ask import ask, load_calibration
+    from bot import app_views as V
+    from bot.history import normalize_user
+    from bot.interview import InterviewConfig
+    from ingest.errors import MianshiError
 
-    cal = load_calibration(ctx.embedder.name)
-    retriever = ctx.retriever
+    svc = Services(ctx)
+    L = V.LABELS["zh"]
+    relabel: list[tuple[object, str, str]] = []  # (component, attribute, label key) switched by the language toggle
 
-    def on_ask(query: str) -> str:
-        if not query or not query.strip():
-            return "请输入问题。"
-        result = ask(retriever, query, cal)
-        cites = "\n".join(f"- {s.question} — {s.source}" for s in result.sources)
-        return result.answer + (f"\n\n来源 Sources:\n{cites}" if cites else "")
+    def reg(comp, key: str, attr: str = "label"):
+        relabel.append((comp, attr, key))
+        return comp
+
+    def kinds_choices(lang):
+        return [(V.LABELS[lang][f"k_{k}"], k) for k in ("mixed", "open", "choice")]
+
+    def mode_choices(lang):
+        return [(V.LABELS[lang][f"m_{m}"], m) for m in ("random", "topic", "review")]
 
     with gr.Blocks(title="面试 Mianshi", analytics_enabled=False) as demo:
-        gr.Markdown("# 面试 Mianshi\n深度学习面试练习 — 查询题库 (interview mode coming next)")
-        with gr.Tab("查询 Ask"):
-            q = gr.Textbox(label="问题 Question", placeholder="例如：BN层有什么用")
-            a = gr.Textbox(label="回答 Answer", lines=12, interactive=False)
-            gr.Button("查询 Ask", variant="primary").click(on_ask, q, a)
-            q.submit(on_ask, q, a)
+        demo.mianshi_services = svc  # tests and launch() reach the history through the app
+        iv_state = gr.State(None)
+        with gr.Row(equal_height=True, elem_id="header"):
+            title = reg(gr.Markdown(L["title"], elem_id="title"), "title", "value")
+            user = reg(gr.Textbox(label=L["user"], placeholder=L["user_ph"], max_length=40, scale=0, min_width=320,
+                                  show_label=False, container=False, elem_id="user-name"), "user")
+            lang = gr.Radio(LANGS, value=LANGS[0], label="语言 Language", scale=0, min_width=210, show_label=False,
+                            container=False, elem_id="lang")
+
+        with gr.Tabs():
+            with reg(gr.Tab(L["tab_interview"], id="interview", elem_id="tab-interview"), "tab_interview"):
+                with gr.Row():
+                    with gr.Column(scale=1, min_width=250):
+                        topics = reg(gr.Dropdown(svc.topics(), multiselect=True, label=L["topics"],
+                                                 elem_id="topics"), "topics")
+                        count = reg(gr.Slider(1, 20, value=5, step=1, label=L["count"], elem_id="count"), "count")
+                        kinds = reg(gr.Dropdown(kinds_choices("zh"), value="mixed", label=L["kinds"],
+                                                elem_id="kinds"), "kinds")
+                        mode = reg(gr.Dropdown(mode_choices("zh"), value="random", label=L["mode"], elem_id="mode"),
+                                   "mode")
+                        start = reg(gr.Button(L["start"], variant="primary", elem_id="start"), "start", "value")
+                    with gr.Column(scale=3):
+                        chat = reg(gr.Chatbot(label=L["chat"], height=390, elem_id="interview-chat",
+                                              sanitize_html=True, latex_delimiters=[], feedback_options=None,
+                                              buttons=["copy"]), "chat")
+                        choice = reg(gr.CheckboxGroup([], label=L["options"], visible=False, elem_id="choice"),
+                                     "options")
+                        answer = reg(gr.Textbox(label=L["answer"], placeholder=L["answer_ph"], lines=2, max_lines=8,
+                                                elem_id="answer"), "answer")
+                        with gr.Row():
+                            submit = reg(gr.Button(L["submit"], variant="primary", elem_id="submit"), "submit", "value")
+                            hint = reg(gr.Button(L["hint"], elem_id="hint"), "hint", "value")
+                            skip = reg(gr.Button(L["skip"], elem_id="skip"), "skip", "value")
+                            end = reg(gr.Button(L["end"], variant="stop", elem_id="end"), "end", "value")
+                        summary_plot = reg(gr.Plot(label=L["summary_plot"], visible=False, elem_id="summary-plot"),
+                                           "summary_plot")
+
+            with reg(gr.Tab(L["tab_ask"], id="ask", elem_id="tab-ask"), "tab_ask"):
+                ask_chat = reg(gr.Chatbot(label=L["ask_chat"], height=430, elem_id="ask-chat", sanitize_html=True,
+                                          latex_delimiters=[], feedback_options=None), "ask_chat")
+                with gr.Row():
+                    ask_box = reg(gr.Textbox(label=L["ask_box"], placeholder=L["ask_ph"], scale=5,
+                                             elem_id="ask-box"), "ask_box")
+                    ask_btn = reg(gr.Button(L["ask_btn"], variant="primary", scale=1, elem_id="ask-btn"), "ask_btn",
+                                  "value")
+
+            with reg(gr.Tab(L["tab_progress"], id="progress", elem_id="tab-progress"), "tab_progress") as progress_tab:
+                with gr.Row():
+                    refresh = reg(gr.Button(L["refresh"], elem_id="refresh"), "refresh", "value")
+                    export_csv = reg(gr.Button(L["export_csv"], elem_id="export-csv"), "export_csv", "value")
+                    export_anki = reg(gr.Button(L["export_anki"], elem_id="export-anki"), "export_anki", "value")
+                download = reg(gr.File(label=L["download"], interactive=False, visible=False, elem_id="download"),
+                               "download")
+                with gr.Row():
+                    trend_plot = reg(gr.Plot(label=L["trend"], elem_id="trend-plot"), "trend")
+                    topic_plot = reg(gr.Plot(label=L["topic_plot"], elem_id="topic-plot"), "topic_plot")
+                with gr.Row():
+                    due_df = reg(gr.Dataframe(headers=_cols(L, due=True), datatype="str", label=L["due"],
+                                              interactive=False, wrap=True, max_height=300, elem_id="due"), "due")
+                    weak_df = reg(gr.Dataframe(headers=_cols(L, due=False), datatype="str", label=L["weak"],
+                                               interactive=False, wrap=True, max_height=300, elem_id="weak"), "weak")
+
+            with reg(gr.Tab(L["tab_library"], id="library", elem_id="tab-library"), "tab_library") as library_tab:
+                with gr.Row():
+                    with gr.Column(scale=2):
+                        upload = reg(gr.File(label=L["upload"], file_count="multiple",
+                                             file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload"), "upload")
+                        do_import = reg(gr.Button(L["import"], variant="primary", elem_id="import"), "import", "value")
+                        import_log = reg(gr.Textbox(label=L["import_log"], lines=4, interactive=False,
+                                                    elem_id="import-log"), "import_log")
+                    with gr.Column(scale=3):
+                        sources_df = reg(gr.Dataframe(
+                            value=V.source_rows(ctx.store.sources()), headers=_src_cols(L), datatype="str",
+                            label=L["sources"], interactive=False, wrap=True, max_height=330, elem_id="sources"),
+                            "sources")
+                        with gr.Row():
+                            remove_pick = reg(gr.Dropdown([s["path"] for s in ctx.store.sources()],
+                                                          label=L["remove_pick"], scale=3, elem_id="remove-pick"),
+                                              "remove_pick")
+                            remove_btn = reg(gr.Button(L["remove"], variant="stop", scale=1, elem_id="remove"),
+                                             "remove", "value")
+
+        # --- interview ---------------------------------------------------------------------
+        def view(iv, keep_answer: str = ""):
+            cur = iv.current if iv is not None else None
+            is_choice = cur is not None and cur.kind == "choice" and iv.phase == "question"
+            choice_upd = gr.update(visible=is_choice, value=[],
+                                   choices=[(f"{k}. {v}", k) for k, v in cur.options.items()] if is_choice else [])
+            plot_upd = gr.update(visible=False)
+            if iv is not None and iv.done:
+                fig = V.summary_figure(svc.engine.summary(iv), iv.config.lang)
+                plot_upd = gr.update(visible=fig is not None, value=fig)
+            pending = iv.pending_answer if iv is not None and iv.pending_answer else keep_answer
+            return iv, V.chat_messages(iv), gr.update(value=pending, visible=not is_choice), choice_upd, plot_upd
+
+        iv_outputs = [iv_state, chat, answer, choice, summary_plot]
+
+        def on_start(name, tps, n, knd, md, lng):
+            try:
+                cfg = InterviewConfig(user=name or "", topics=tps or [], n_questions=int(n), kinds=knd, mode=md,
+                                      lang=V.lang_code(lng))
+                return view(svc.engine.start(cfg))
+            except MianshiError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+
+        def step(fn):
+            def handler(iv, *args):
+                if iv is None:
+                    raise gr.Error("请先点「开始面试」 press Start interview first", print_exception=False)
+                return view(fn(iv, *args))
+            return handler
+
+        def on_submit(iv, text, picked):
+            if iv is not None and iv.current is not None and iv.current.kind == "choice" and iv.phase == "question":
+                return svc.engine.submit(iv, picked or [])
+            return svc.engine.submit(iv, text or "")
+
+        start.click(on_start, [user, topics, count, kinds, mode, lang], iv_outputs)
+        submit.click(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2)
+        answer.submit(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2)
+        skip.click(step(svc.engine.skip), [iv_state], iv_outputs)
+        hint.click(step(svc.engine.hint), [iv_state], iv_outputs)
+        end.click(step(svc.engine.end), [iv_state], iv_outputs)
+
+        # --- ask ---------------------------------------------------------------------------
+        def on_ask(query, msgs, lng):
+            msgs = list(msgs or [])
+            if not query or not query.strip():
+                return msgs, query
+            lc = V.lang_code(lng)
+            msgs.append({"role": "user", "content": V.esc(query.strip())})
+            try:
+                msgs.append({"role": "assistant", "content": V.ask_reply(svc.ask(query), lc)})
+            except Exception as exc:  # the model or store failed: say so in the chat, keep the conversation
+                msgs.append({"role": "assistant", "content": V.esc(f"查询出错 lookup failed: {type(exc).__name__}: {exc}")})
+            return msgs, ""
+
+        ask_btn.click(on_ask, [ask_box, ask_chat, lang], [ask_chat, ask_box])
+        ask_box.submit(on_ask, [ask_box, ask_chat, lang], [ask_chat, ask_box])
+
+        # --- progress ----------------------------------------------------------------------
+        def on_refresh(name, lng):
+            lc = V.lang_code(lng)
+            try:
+                who = normalize_user(name)
+            except MianshiError:
+                return None, None, [], []
+            h = svc.history
+            return (V.trend_figure(h.trend(who), lc), V.topic_figure(h.topic_strength(who), lc),
+                    V.stat_rows(h.due(who), due=True), V.stat_rows(h.weakest(who), due=False))
+
+        progress_outputs = [trend_plot, topic_plot, due_df, weak_df]
+        refresh.click(on_refresh, [user, lang], progress_outputs)
+        progress_tab.select(on_refresh, [user, lang], progress_outputs)
+
+        def on_export(kind):
+            def handler(name):
+                try:
+                    who = normalize_user(name)
+                except MianshiError as exc:
+                    raise gr.Error(str(exc), print_exception=False) from None
+                out = Path(tempfile.mkdtemp(prefix="mianshi-export-"))
+                if kind == "csv":
+                    path = svc.history.export_csv(who, out / "mianshi_history.csv")
+                else:
+                    path, n = svc.history.export_apkg(who, out / "mianshi_review.apkg")
+                    if n == 0:
+                        gr.Info("没有得分 ≤ 2 的题目，牌组为空 no badly answered questions yet: the deck is empty")
+                return gr.update(value=str(path), visible=True)
+            return handler
+
+        export_csv.click(on_export("csv"), [user], [download])
+        export_anki.click(on_export("anki"), [user], [download])
+
+        # --- library -----------------------------------------------------------------------
+        def library_view(log: str):
+            srcs = ctx.store.sources()
+            return (log, V.source_rows(srcs), gr.update(choices=[s["path"] for s in srcs], value=None),
+                    gr.update(choices=svc.topics()))
+
+        library_outputs = [import_log, sources_df, remove_pick, topics]
+
+        def on_import(files, progress=gr.Progress()):
+            if not files:
+                return library_view("请先选择文件 choose files to upload first")
+            paths = [f if isinstance(f, str) else f.name for f in files]
+            max_bytes = int(ctx.settings.max_file_mb * 1e6)
+            saved, refused = V.save_uploads(paths, ctx.store_dir, max_bytes)
+            lines = [f"跳过 skipped {r}" for r in refused]
+            if saved:
+                stages = {"read": "读取解析 reading", "embed": "向量化 embedding"}
+
+                def report(stage, done, total):
+                    progress((done, max(total, 1)), desc=stages.get(stage, stage))
+
+                try:
+                    s = svc.ingest(saved, report)
+                except MianshiError as exc:
+                    return library_view("\n".join([*lines, f"导入失败 import failed: {exc}"]))
+                lines.insert(0, f"导入完成 done: {s.files} files ({s.unchanged} unchanged), {s.records} records in "
+                                f"the bank, {s.choice} choice, {s.duplicates_merged} duplicates merged, "
+                                f"{s.chunks_embedded} chunks embedded")
+                lines += [f"注意 note: no Q&A recognised in {p} — stored as plain text for lookup" for p in s.plain_docs]
+                lines += [f"跳过 skipped {k.path}: {k.reason}" for k in s.skipped]
+            return library_view("\n".join(lines))
+
+        def on_remove(source):
+            if not source:
+                return library_view("请先选择要删除的来源 choose a source to remove")
+            try:
+                n = svc.remove(source)
+            except MianshiError as exc:
+                return library_view(str(exc))
+            return library_view(f"已删除 removed {source} ({n} records touched)")
+
+        do_import.click(on_import, [upload], library_outputs, concurrency_limit=1)
+        remove_btn.click(on_remove, [remove_pick], library_outputs, concurrency_limit=1)
+        library_tab.select(lambda: library_view(gr.skip()), None, library_outputs)
+
+        # --- language ----------------------------------------------------------------------
+        def on_lang(lng):
+            lc = V.lang_code(lng)
+            T = V.LABELS[lc]
+            ups = []
+            for comp, attr, key in relabel:
+                kw = {attr: T[key]}
+                if comp is kinds:
+                    kw["choices"] = kinds_choices(lc)
+                elif comp is mode:
+                    kw["choices"] = mode_choices(lc)
+                elif comp is user or comp is ask_box or comp is answer:
+                    kw["placeholder"] = T[{user: "user_ph", ask_box: "ask_ph", answer: "answer_ph"}[comp]]
+                elif comp is due_df or comp is weak_df:
+                    kw["headers"] = _cols(T, due=comp is due_df)
+                elif comp is sources_df:
+                    kw["headers"] = _src_cols(T)
+                ups.append(gr.update(**kw))
+            return ups
+
+        lang.change(on_lang, [lang], [c for c, _, _ in relabel])
+        del title
     return demo
 
 
-def launch(ctx: Context, host: str = "127.0.0.1", port: int = 7860) -> None:
+def _cols(T: dict, *, due: bool) -> list[str]:
+    cols = [T["col_question"], T["col_avg"], T["col_last"], T["col_times"]]
+    return cols + [T["col_due"]] if due else cols
+
+
+def _src_cols(T: dict) -> list[str]:
+    return [T["col_source"], T["col_records"], T["col_time"]]
+
+
+def launch(ctx: Context, host: str = "127.0.0.1", port: int = 7860, *, block: bool = True):
+    """Serve the app. ``block=False`` returns the running Blocks (tests stop it with ``.close()``)."""
     demo = build_app(ctx)
-    demo.queue(default_concurrency_limit=4).launch(server_name=host, server_port=port, show_api=False,
-                                                    share=False, inbrowser=False)
+    demo.queue(default_concurrency_limit=4)
+    demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,
+                footer_links=[], css=CSS, max_file_size=f"{ctx.settings.max_file_mb:g}mb", prevent_thread_lock=not block)
+    return demo

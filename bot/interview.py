@@ -34,9 +34,11 @@ SKIP_WORDS = {"跳过", "不知道", "不会", "skip", "pass", "idk", "i don't k
 MAX_ANSWER_CHARS = 4000
 FOLLOW_UP_MAX = 4.5  # an answer scoring above this has nothing worth probing
 
+# Short names of the grading rubric's levels (bot.grading documents the full wording), for score titles.
 LEVEL_NAMES: dict[str, tuple[str, ...]] = {
-    "zh": ("未答出", "很弱", "部分正确", "基本正确", "良好", "优秀"),
-    "en": ("No answer", "Weak", "Partial", "Adequate", "Good", "Excellent"),
+    "zh": ("未答出", "切题但错误", "部分正确", "核心正确但不完整", "正确，略有遗漏", "正确且完整"),
+    "en": ("No answer", "On topic but wrong", "Partly right", "Core right, incomplete", "Right, minor gaps",
+           "Right and complete"),
 }
 
 TEXT: dict[str, dict[str, str]] = {
@@ -47,7 +49,6 @@ TEXT: dict[str, dict[str, str]] = {
         "q_title": "第 {i}/{n} 题 · {topics}",
         "single": "（单选）", "multi": "（多选）",
         "grade_title": "得分 {score}/5 · {level}",
-        "hit": "答到的要点：", "missed": "漏掉的要点：",
         "ref_title": "参考答案 · 来源 {source}",
         "no_ref": "（题库中没有参考答案）",
         "fu_title": "追问",
@@ -79,7 +80,6 @@ TEXT: dict[str, dict[str, str]] = {
         "q_title": "Question {i}/{n} · {topics}",
         "single": "(single choice)", "multi": "(multiple choice)",
         "grade_title": "Score {score}/5 · {level}",
-        "hit": "Key points covered:", "missed": "Key points missed:",
         "ref_title": "Reference answer · source {source}",
         "no_ref": "(no reference answer in the bank)",
         "fu_title": "Follow-up",
@@ -109,7 +109,8 @@ TEXT: dict[str, dict[str, str]] = {
 
 class Grader(Protocol):
     def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
-              correct: str | None = None, reference_ids=(), key_points: list[str] | None = None) -> Grade: ...
+              correct: str | None = None, reference_ids=(), key_points: list[str] | None = None,
+              cap: float | None = None) -> Grade: ...
 
 
 class InterviewConfig(Strict):
@@ -172,6 +173,7 @@ class Interview(Strict):
     id: str
     config: InterviewConfig
     questions: list[Record]
+    sources: dict[str, str] = Field(default_factory=dict, description="question id → 'file#position'")
     index: int = 0
     phase: Literal["question", "follow_up", "done"] = "question"
     hints: list[str] = Field(default_factory=list)
@@ -234,6 +236,8 @@ class InterviewEngine:
         self._grader = grader
         self._factory = grader_factory
         self._lock = threading.Lock()
+        # The grader's embedding caches are not thread-safe, and grading is CPU-bound anyway: one at a time.
+        self._grade_lock = threading.Lock()
         self.history = history
 
     @property
@@ -292,7 +296,8 @@ class InterviewEngine:
     def start(self, config: InterviewConfig) -> Interview:
         config = config.model_copy(update={"user": normalize_user(config.user)})
         questions = self.plan(config)
-        iv = Interview(id=uuid.uuid4().hex, config=config, questions=questions)
+        iv = Interview(id=uuid.uuid4().hex, config=config, questions=questions,
+                       sources={r.id: self._source_of(r) for r in questions})
         mode = iv.t(f"mode_{config.mode}")
         iv.messages.append(Message(role="assistant", kind="info",
                                    text=iv.t("welcome", user=config.user, n=len(questions), mode=mode)))
@@ -303,6 +308,15 @@ class InterviewEngine:
                 iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))
         self._ask(iv)
         return iv
+
+    def _source_of(self, rec: Record) -> str:
+        if rec.answers:
+            return rec.answers[0].source
+        # An MCQ without an explanation has no answer row, but it still came from a document.
+        row = self.store.db.execute(
+            "SELECT path, position FROM occurrences WHERE record_id=? ORDER BY path, position LIMIT 1", (rec.id,)
+        ).fetchone()
+        return f"{row[0]}#{row[1]}" if row else ""
 
     # --- steps --------------------------------------------------------------------------
     def submit(self, iv: Interview, answer: str | list[str]) -> Interview:
@@ -328,10 +342,12 @@ class InterviewEngine:
             if new.phase == "follow_up":
                 grade = self._grade_follow_up(new, rec, text)
             else:
-                grade = self.grader.grade(
-                    rec.question, text, [a.text for a in rec.answers], kind=rec.kind, correct=rec.correct,
-                    reference_ids=[rec.id], key_points=rec.key_points or None,
-                )
+                cap = {"cap": HINT_CAPS[len(new.hints) - 1]} if new.hints else {}
+                with self._grade_lock:
+                    grade = self.grader.grade(
+                        rec.question, text, [a.text for a in rec.answers], kind=rec.kind, correct=rec.correct,
+                        reference_ids=[rec.id], key_points=rec.key_points or None, **cap,
+                    )
         except Exception as exc:  # the model or grader failed: keep the answer, let the user retry or skip
             iv = iv.model_copy(deep=True)
             iv.pending_answer = text
@@ -369,7 +385,8 @@ class InterviewEngine:
             id=uuid.uuid4().hex, question_id=rec.id, question=new.follow_up_question if follow_up else rec.question,
             kind=rec.kind, topics=rec.topics, follow_up=follow_up, answer=said or "", score=0.0, level=0,
             level_name=LEVEL_NAMES[lang][0], feedback=new.t("skip_text"), hint_used=bool(new.hints), skipped=True,
-            reference=new.follow_up_point if follow_up else reference_text(rec), source=_source(rec),
+            reference=new.follow_up_point if follow_up else reference_text(rec),
+            source=iv.sources.get(rec.id, ""),
             key_points_missed=[new.follow_up_point] if follow_up and new.follow_up_point else list(rec.key_points),
             created_at=_now(),
         )
@@ -451,8 +468,9 @@ class InterviewEngine:
 
     def _grade_follow_up(self, iv: Interview, rec: Record, text: str) -> Grade:
         point = iv.follow_up_point or ""
-        return self.grader.grade(iv.follow_up_question or point, text, [point], kind="open",
-                                 reference_ids=[rec.id], key_points=[point])
+        with self._grade_lock:
+            return self.grader.grade(iv.follow_up_question or point, text, [point], kind="open",
+                                     reference_ids=[rec.id], key_points=[point])
 
     def _record(self, iv: Interview, rec: Record, text: str, grade: Grade, *, follow_up: bool = False) -> Turn:
         lang = iv.config.lang
@@ -467,17 +485,14 @@ class InterviewEngine:
             kind="open" if follow_up else rec.kind, topics=rec.topics, follow_up=follow_up, answer=text,
             score=score, level=level, level_name=LEVEL_NAMES[lang][level], feedback=grade.feedback,
             key_points_hit=grade.key_points_hit, key_points_missed=grade.key_points_missed, hint_used=hinted,
-            reference=(iv.follow_up_point or "") if follow_up else reference_text(rec), source=_source(rec),
+            reference=(iv.follow_up_point or "") if follow_up else reference_text(rec),
+            source=iv.sources.get(rec.id, ""),
             created_at=_now(),
         )
         iv.turns.append(turn)
-        lines = [grade.feedback.strip()]
-        if grade.key_points_hit and not follow_up:
-            lines.append(iv.t("hit") + "\n" + "\n".join(f"✓ {_short(p, 80)}" for p in grade.key_points_hit))
-        if grade.key_points_missed:
-            lines.append(iv.t("missed") + "\n" + "\n".join(f"✗ {_short(p, 80)}" for p in grade.key_points_missed))
+        # The grader's feedback already names the rubric level, what was covered and what is missing.
         key = "fu_grade_title" if follow_up else "grade_title"
-        iv.messages.append(Message(role="assistant", kind="grade", text="\n\n".join(x for x in lines if x),
+        iv.messages.append(Message(role="assistant", kind="grade", text=grade.feedback.strip(),
                                    title=iv.t(key, score=fmt_score(score), level=turn.level_name)))
         return turn
 
@@ -504,7 +519,7 @@ class InterviewEngine:
     def _reveal(self, iv: Interview, rec: Record) -> None:
         ref = reference_text(rec) or iv.t("no_ref")
         iv.messages.append(Message(role="assistant", kind="reference", text=ref,
-                                   title=iv.t("ref_title", source=_source(rec) or "—")))
+                                   title=iv.t("ref_title", source=iv.sources.get(rec.id, "") or "—")))
 
     def _advance(self, iv: Interview) -> None:
         iv.index += 1
@@ -551,10 +566,6 @@ class InterviewEngine:
             except Exception as exc:
                 iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))
                 return
-
-
-def _source(rec: Record) -> str:
-    return rec.answers[0].source if rec.answers else ""
 
 
 def _err(exc: Exception) -> str:
