@@ -1,7 +1,8 @@
 """Decide when two question texts are the same question.
 
 Two questions are merged when their canonical keys are equal, or when the
-character-bigram Jaccard similarity of the keys is at least ``THRESHOLD``.
+character-bigram Jaccard similarity of the keys is at least ``THRESHOLD`` and
+they name the same numbers and Latin terms (so "L1正则" never merges with "L2正则").
 The canonical key drops numbering, punctuation, polite filler that pages add
 ("请你简要介绍一下", "什么是") and unifies spellings (1*1/1×1 → 1x1). Both
 rules are deliberately conservative: merging two different questions loses a
@@ -44,6 +45,14 @@ def canonical_key(question: str) -> str:
 
 def record_id(question: str) -> str:
     return hashlib.sha1(canonical_key(question).encode()).hexdigest()[:16]
+
+
+_ASCII_RUN = re.compile(r"[a-z0-9]+")
+
+
+def signature(key: str) -> tuple[str, ...]:
+    """Numbers and Latin terms of a key: "L1" vs "L2" or "第3层" vs "第4层" are different questions."""
+    return tuple(_ASCII_RUN.findall(key))
 
 
 def bigrams(key: str) -> set[str]:
@@ -91,7 +100,10 @@ class KeyIndex:
         for g in grams[:need]:
             candidates |= self.postings.get(g, set())
         best, best_sim = None, THRESHOLD
+        sig = signature(key)
         for rid in candidates:
+            if signature(self.keys[rid]) != sig:
+                continue
             sim = similarity(key, self.keys[rid])
             if sim >= best_sim:
                 best, best_sim = rid, sim

@@ -23,7 +23,7 @@ def make_corpus(d: Path, files: int = 30, per_file: int = 80) -> Path:
         lines = []
         for i in range(1, per_file + 1):
             a, b = TERMS[(f + i) % 10], TERMS[(f * 3 + i) % 10]
-            lines.append(f"{i}. 第{f}组第{i}题：{a}和{b}在网络第{i}层有什么区别?")
+            lines.append(f"{i}. {a}和{b}在第{f}个模块的第{i}层有什么区别?")
             lines.append(f"{a}主要作用于第{i}层的特征，{b}则影响训练过程中的第{f}个阶段。两者结合可以提升模型效果。" * 2)
         (d / f"page_{f:03d}.txt").write_text("\n".join(lines), encoding="utf-8")
     return d
