@@ -34,7 +34,11 @@ store: install
 run: store
 	$(BIN)/mianshi serve
 
+# The browser tests drive Debian's chromium (no browser download is possible); without a CJK font every
+# Chinese character in a screenshot is an empty box.
 test: install
+	@command -v chromium >/dev/null && fc-list | grep -qi "Noto Sans CJK" || \
+		(apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk)
 	$(BIN)/python -m pytest -q
 
 bench: store
