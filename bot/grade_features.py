@@ -23,8 +23,8 @@ HIT_SIM = 0.87  # e5 passage–passage cosine above which a key point counts as 
 
 # The order is the model's input order: grader_model.json stores weights by these names.
 FEATURE_NAMES: tuple[str, ...] = (
-    "kp_mean", "kp_cover", "kp_max", "kp_min", "ans_ref", "rel_q", "ref_q", "lex_recall", "lex_precision",
-    "len_ratio", "contradiction", "english",
+    "kp_mean", "kp_cover", "kp_max", "kp_min", "kp_gain", "ans_ref", "rel_q", "ref_q", "lex_recall",
+    "lex_precision", "bigram_recall", "len_ratio", "log_len", "contradiction", "english",
 )
 
 
@@ -34,12 +34,15 @@ class Features:
     kp_cover: float = 0.0       # share of key points whose best cosine clears HIT_SIM
     kp_max: float = 0.0
     kp_min: float = 0.0
+    kp_gain: float = 0.0        # mean of (best clause cosine − the key point's cosine to the question itself)
     ans_ref: float = 0.0        # whole answer vs whole reference
     rel_q: float = 0.0          # answer vs question (query embedding)
     ref_q: float = 0.0          # reference vs question: how close a *right* answer sits to the question
     lex_recall: float = 0.0     # reference content tokens found in the answer
     lex_precision: float = 0.0  # answer content tokens found in the reference or question
+    bigram_recall: float = 0.0  # reference CJK/ASCII character bigrams (not in the question) found in the answer
     len_ratio: float = 0.0      # log2(answer/reference length), clipped to [-3, 2]
+    log_len: float = 0.0        # log2 of the answer's length in units
     contradiction: float = 0.0  # count of polarity flips on a term shared with the reference
     english: float = 0.0
     hits: list[str] = field(default_factory=list)
@@ -122,14 +125,15 @@ def contradictions(reference: str, answer: str, tokenizer) -> list[str]:
 
 _DONT_KNOW = re.compile(
     r"^\W*(?:我?(?:也)?(?:真的)?(?:不知道|不清楚|不会|不了解|不懂|没学过|忘了|想不起来)|跳过|略|pass|skip|"
-    r"no idea|i ?don'?t know|dont know|not sure|idk|i have no idea|n/?a|不确定|无)(?:[\W\s]|了|呢|啊|吧|诶|哈)*$",
+    r"no idea|(?:i\s*)?don'?t know|(?:i\s*)?do not know|dont know|not sure|idk|i have no idea|n/?a|不确定|无)(?:[\W\s]|了|呢|啊|吧|诶|哈)*$",
     re.I,
 )
 _INJECTION = re.compile(
     r"忽略(?:之前|以上|前面|上面|所有|全部)?.{0,8}(?:指令|指示|规则|要求|提示|评分标准)|"
     r"(?:给|打|评)(?:我|这个回答|本回答|这个答案|他|它)?(?:打|给|评)?\s*(?:[5５五]\s*分|满分|最高分)|"
     r"(?:输出|直接给|判为?)\s*(?:满分|[5５五]分)|"
-    r"\[\s*system\s*\]|<\s*/?\s*system\s*>|system\s*prompt|"
+    r"(?:评分|打分|评|判|给分)\s*(?:为|成|是)?\s*[5５五]\s*分|系统提示|评分系统|评分模型|阅卷|"
+    r"\[\s*system\s*\]|<\s*/?\s*system\s*>|system\s*prompt|^\s*system\s*:|"
     r"ignore\s+(?:all\s+|any\s+)?(?:the\s+)?(?:previous|prior|above|earlier)?\s*(?:instructions|rules|rubric|prompts?)|"
     r"as\s+the\s+(?:grader|grading\s+model|judge|evaluator)|"
     r"(?:note|message)\s+to\s+the\s+(?:grader|grading|judge|evaluator)|"
@@ -139,7 +143,7 @@ _INJECTION = re.compile(
     r"(?:score|label|grade|rating|分数|评分|得分)\s*[\"'”]?\s*[:：=]\s*[\"'“]?\s*[5５五](?:\s*/\s*5)?(?!\.\d)",
     re.I,
 )
-_STATEMENT = re.compile(r"[是的了会能用让使把被对从因为所以可以就在有为将要如果通过]|\b(?:is|are|was|be|can|will|"
+_STATEMENT = re.compile(r"[是的了会能用让使把被对从在有为将要]|因为|所以|可以|就是|如果|通过|\b(?:is|are|was|be|can|will|"
                         r"does|do|has|have|make|makes|use|uses|because|so|by|when|if|lets?|gives?)\b", re.I)
 
 
@@ -159,12 +163,23 @@ def strip_injection(answer: str) -> str:
 
 def is_keyword_pile(answer: str, tokens: list[str]) -> bool:
     """Three or more bare terms separated by spaces/commas, with no word that makes a statement."""
-    pieces = [p for p in re.split(r"[\s,，、;；/|]+", answer.strip()) if p]
+    # English terms contain spaces ("early stopping"): split English text at commas only.
+    sep = r"[,，、;；/|]+" if is_english(answer) else r"[\s,，、;；/|]+"
+    pieces = [p for p in re.split(sep, answer.strip()) if p.strip()]
     if len(pieces) < 3 or len(tokens) < 3:
         return False
     if any(len(p) > 8 and not p.isascii() for p in pieces):
         return False
+    if is_english(answer):
+        return not _STATEMENT.search(answer) and all(len(p.split()) <= 2 for p in pieces)
     return not _STATEMENT.search(answer) or all(len(p) <= 6 for p in pieces) and not re.search(r"[。.!?！？]", answer)
+
+
+def is_one_word(answer: str) -> bool:
+    text = answer.strip(" 。.!！?？")
+    if re.search(r"[\s,，、;；]", text):
+        return False
+    return len(text) <= 4 if _CJK.search(text) else len(text) <= 20
 
 
 def copy_ratio(question: str, answer: str) -> float:
@@ -241,6 +256,16 @@ def view_answer(cache: EmbedCache, tokenizer, question: str, answer: str) -> Ans
                       rel_q=float(vecs[0] @ qv), tokens=tokenizer.tokens(answer))
 
 
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"[^\w]|_", "", normalize(text).lower())
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def _bigram_recall(question: str, reference: str, answer: str) -> float:
+    target = _bigrams(reference) - _bigrams(question)
+    return len(target & _bigrams(answer)) / len(target) if target else 0.0
+
+
 def reference_points(reference: str, given: list[str] | None = None) -> list[str]:
     points = [p for p in (given or []) if p.strip()] or extract_key_points(reference)
     return points or ([reference.strip()] if reference.strip() else [])
@@ -252,6 +277,9 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
     ref_vec = cache.get([reference])[0]
     qv = cache.get([question], "query")[0]
     sims = (kv @ view.clause_vecs.T).max(axis=1) if len(points) else np.zeros(0)
+    # A key point always resembles its own question; only similarity beyond that says the answer covers it.
+    qp = cache.get([question])[0]
+    base = kv @ qp if len(points) else np.zeros(0)
     ref_tokens = set(tokenizer.tokens(reference))
     q_tokens = set(tokenizer.tokens(question))
     # Tokens the question already names ("BN", "过拟合") prove nothing about the answer: leave them out.
@@ -262,11 +290,14 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
         kp_cover=float((sims >= HIT_SIM).mean()) if len(sims) else 0.0,
         kp_max=float(sims.max()) if len(sims) else 0.0,
         kp_min=float(sims.min()) if len(sims) else 0.0,
+        kp_gain=float((sims - base).mean()) if len(sims) else 0.0,
         ans_ref=float(view.answer_vec @ ref_vec),
         rel_q=view.rel_q,
         ref_q=float(ref_vec @ qv),
         lex_recall=len(target & ans_tokens) / len(target) if target else 0.0,
         lex_precision=len(ans_tokens & (ref_tokens | q_tokens)) / len(ans_tokens) if ans_tokens else 0.0,
+        bigram_recall=_bigram_recall(question, reference, view.text),
+        log_len=float(np.log2(text_units(view.text) + 1)),
         len_ratio=float(np.clip(np.log2((text_units(view.text) + 1) / (text_units(reference) + 1)), -3, 2)),
         contradiction=float(len(contradictions(reference, view.text, tokenizer))),
         english=float(is_english(view.text)),

@@ -1,0 +1,261 @@
+"""Grade an interview answer 0–5 against reference answers, offline.
+
+Rubric (docs, eval labels and feedback use it verbatim):
+  0 — empty, irrelevant, "不知道/don't know", a copy of the question, or an attempt to manipulate the grader.
+  1 — on topic but wrong, or only buzzwords without a correct statement.
+  2 — some correct elements, but major gaps or a significant error.
+  3 — the core idea is right, but incomplete.
+  4 — correct, with minor omissions.
+  5 — correct and complete (may be phrased very differently from the reference, or in English).
+  Multiple choice: exactly the right set of letters → 5, anything else → 0.
+
+Guards run first and cap the score; the fitted scorer (``bot.grade_model``) scores the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot import grade_features as gf
+from bot.grade_model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
+from ingest.schema import Grade
+
+COPY_RATIO = 0.75
+# Answer relevance (max of answer–question and answer–reference cosine) below which it is off-topic.
+# Cross-lingual e5 cosines sit ~0.07 lower, so English answers get their own floor.
+OFFTOPIC_ZH = 0.86
+OFFTOPIC_EN = 0.775
+PADDING_REP = 0.6
+PADDING_REP_LONG = 0.4
+QUESTION_MATCH = 0.92  # question_dense above which a bank record is taken to be the same question
+NO_REFERENCE_CAP = 2.0
+
+LEVELS_ZH = {
+    0: "0分：空白、无关、不知道、照抄题目或试图操纵评分",
+    1: "1分：切题但错误，或只有术语堆砌没有正确表述",
+    2: "2分：有部分正确内容，但有重大缺漏或明显错误",
+    3: "3分：核心思想正确，但不完整",
+    4: "4分：正确，略有遗漏",
+    5: "5分：正确且完整",
+}
+LEVELS_EN = {
+    0: "0 — empty, irrelevant, \"don't know\", a copy of the question, or an attempt to manipulate the grader",
+    1: "1 — on topic but wrong, or only buzzwords without a correct statement",
+    2: "2 — some correct elements, but major gaps or a significant error",
+    3: "3 — the core idea is right, but incomplete",
+    4: "4 — correct, with minor omissions",
+    5: "5 — correct and complete",
+}
+FLAG_TEXT = {
+    "empty": ("回答为空或只有一个词", "the answer is empty or a single word"),
+    "dont_know": ("回答表示不知道/跳过", "the answer says it does not know / skips"),
+    "copy": ("回答只是重复了题目", "the answer only repeats the question"),
+    "offtopic": ("回答与题目和参考答案无关", "the answer is unrelated to the question and the reference"),
+    "keywords": ("只罗列了术语，没有完整表述", "only a list of terms, no actual statement"),
+    "padding": ("回答大量重复、内容空洞", "the answer is padded with repetition and says little"),
+    "injection": ("回答中含有试图操纵评分的指令，已忽略并判为0分",
+                  "the answer contains instructions aimed at the grader; ignored and scored 0"),
+    "contradiction": ("与参考答案有矛盾", "contradicts the reference"),
+    "no_reference": ("题库中没有找到这道题，仅按与题目的相关性评分（最高2分）",
+                     "this question is not in the bank; graded on relevance to the question only (max 2)"),
+}
+# Flags that set the score outright (0) and flags that cap it (≤1).
+ZERO_FLAGS = {"dont_know", "copy", "offtopic", "injection"}
+CAP1_FLAGS = {"empty", "keywords", "padding"}
+
+_LETTERS = re.compile(r"(?<![A-Za-z])([A-Fa-f])(?![A-Za-z])")
+_LETTER_RUN = re.compile(r"(?<![A-Za-z])([A-Fa-f]{1,6})(?![A-Za-z])")
+
+
+def parse_choice(answer: str) -> set[str]:
+    """Letters an MCQ answer picks: "C", "选C", "答案是A和D", "AD", "a, d"."""
+    text = gf.normalize(answer)
+    runs = _LETTER_RUN.findall(text)
+    if len(runs) == 1:
+        return set(runs[0].upper())
+    # Several separate tokens: keep only single letters so words like "ad hoc" or "cafe" do not count.
+    return {m.upper() for m in _LETTERS.findall(text)}
+
+
+@dataclass
+class _Best:
+    score: float = -1.0
+    features: gf.Features | None = None
+    reference_id: str | None = None
+    contradictions: list[str] = field(default_factory=list)
+
+
+class Grader:
+    """Build once (model loaded, caches warm) and call ``grade`` per answer. Thread-unsafe caches: one per worker."""
+
+    def __init__(self, embedder, tokenizer, model_params: dict | None = None, scorer: Scorer | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.cache = gf.EmbedCache(embedder)
+        if scorer is None:
+            params = ModelParams.model_validate(model_params) if model_params is not None else load_params()
+            scorer = LinearOrdinalScorer(params)
+        self.scorer = scorer
+
+    # ------------------------------------------------------------ public
+
+    def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
+              correct: str | None = None, reference_ids: list[str] = (), key_points: list[str] | None = None,
+              cap: float | None = None) -> Grade:
+        answer = gf.normalize(answer or "")
+        english = gf.is_english(answer)
+        if kind == "choice":
+            return self._grade_choice(answer, correct or (references[0] if references else ""),
+                                      list(reference_ids), english)
+        flags: list[str] = []
+        if gf.injection_spans(answer):
+            flags.append("injection")
+            answer = gf.strip_injection(answer)  # grade what is left, then the flag sets 0
+        early = self._early_flags(question, answer)
+        if early:
+            flags += early
+            return self._finish(0.0, flags, None, [], english, list(reference_ids)[:1])
+        view = gf.view_answer(self.cache, self.tokenizer, question, answer)
+        best = self._best_reference(question, view, references, list(reference_ids), key_points)
+        f = best.features
+        flags += self._late_flags(answer, view, f)
+        score = best.score
+        if cap is not None:
+            score = min(score, cap)
+        return self._finish(score, flags, f, best.contradictions, english,
+                            [best.reference_id] if best.reference_id else [])
+
+    def prepare(self, question: str, references: list[str]) -> None:
+        """Encode a question's references and key points ahead of time (the per-answer path then stays warm)."""
+        refs = [r for r in references if r and r.strip()]
+        self.cache.get([question], "query")
+        self.cache.get([question, *refs, *(p for r in refs for p in gf.reference_points(r))])
+
+    def inspect(self, question: str, answer: str, reference: str) -> tuple[gf.Features | None, list[str]]:
+        """Features and guard flags for one reference, without scoring: what ``fit`` trains on."""
+        answer = gf.normalize(answer or "")
+        flags = ["injection"] if gf.injection_spans(answer) else []
+        if flags:
+            answer = gf.strip_injection(answer)
+        early = self._early_flags(question, answer)
+        if early:
+            return None, flags + early
+        view = gf.view_answer(self.cache, self.tokenizer, question, answer)
+        f = gf.features(self.cache, self.tokenizer, question, view, reference, gf.reference_points(reference))
+        return f, flags + self._late_flags(answer, view, f)
+
+    # ------------------------------------------------------------ stages
+
+    def _early_flags(self, question: str, answer: str) -> list[str]:
+        """Guards that need no model: an answer that trips one is 0 (or ≤1) whatever it resembles."""
+        if not re.sub(r"[\W_]", "", answer):
+            return ["empty"]
+        if gf.looks_like_dont_know(answer):
+            return ["dont_know"]
+        if gf.copy_ratio(question, answer) >= COPY_RATIO and len(answer) <= 1.6 * len(question) + 4:
+            return ["copy"]
+        return []
+
+    def _late_flags(self, answer: str, view: gf.AnswerView, f: gf.Features) -> list[str]:
+        flags = []
+        relevance = max(f.rel_q, f.ans_ref)
+        if relevance < (OFFTOPIC_EN if gf.is_english(answer) else OFFTOPIC_ZH):
+            flags.append("offtopic")
+        if gf.is_one_word(answer):
+            flags.append("empty")
+        elif gf.is_keyword_pile(answer, view.tokens):
+            flags.append("keywords")
+        rep = gf.repetition(view.tokens)
+        if rep >= PADDING_REP or rep >= PADDING_REP_LONG and len(answer) >= 80 and f.lex_precision < 0.2:
+            flags.append("padding")
+        return flags
+
+    def _best_reference(self, question: str, view: gf.AnswerView, references: list[str],
+                        reference_ids: list[str], key_points: list[str] | None) -> _Best:
+        best = _Best()
+        refs = [r for r in references if r and r.strip()] or [question]
+        for i, ref in enumerate(refs):
+            points = gf.reference_points(ref, key_points if len(refs) == 1 else None)
+            f = gf.features(self.cache, self.tokenizer, question, view, ref, points)
+            s = self.scorer.score(ScoreInput(question=question, answer=view.text, reference=ref, features=f))
+            if s > best.score:
+                rid = reference_ids[i] if i < len(reference_ids) else None
+                best = _Best(s, f, rid, gf.contradictions(ref, view.text, self.tokenizer))
+        return best
+
+    def _grade_choice(self, answer: str, correct: str, reference_ids: list[str], english: bool) -> Grade:
+        want = parse_choice(correct)
+        got = parse_choice(answer)
+        flags = ["injection"] if gf.injection_spans(answer) else []
+        ok = bool(want) and got == want and not flags
+        score = 5.0 if ok else 0.0
+        if english:
+            detail = f"you chose {''.join(sorted(got)) or 'nothing'}, the answer is {''.join(sorted(want)) or '?'}"
+        else:
+            detail = f"你选了{''.join(sorted(got)) or '（未识别到选项）'}，正确答案是{''.join(sorted(want)) or '?'}"
+        level = (LEVELS_EN if english else LEVELS_ZH)[int(score)]
+        return Grade(score=score, level=int(score), feedback=f"{level}。{detail}" if not english else f"{level}. {detail}",
+                     key_points_hit=[], key_points_missed=[], reference_ids=reference_ids, flags=flags)
+
+    def _finish(self, score: float, flags: list[str], f: gf.Features | None, contra: list[str], english: bool,
+                reference_ids: list[str]) -> Grade:
+        if ZERO_FLAGS & set(flags):
+            score = 0.0
+        elif CAP1_FLAGS & set(flags):
+            score = min(score, 1.0)
+        score = round(max(0.0, min(5.0, score)), 2)
+        level = int(round(score))
+        hits = f.hits if f else []
+        misses = f.misses if f else []
+        if contra:
+            flags = [*flags, "contradiction"]
+        return Grade(score=score, level=level, feedback=feedback(level, flags, hits, misses, contra, english),
+                     key_points_hit=hits, key_points_missed=misses, reference_ids=reference_ids,
+                     flags=list(dict.fromkeys(flags)))
+
+
+def _short(p: str, n: int = 40) -> str:
+    return p if len(p) <= n else p[: n - 1] + "…"
+
+
+def feedback(level: int, flags: list[str], hits: list[str], misses: list[str], contra: list[str],
+             english: bool) -> str:
+    """Rubric level, then what was right, then what was missing or wrong: a few short lines."""
+    i = 1 if english else 0
+    lines = [(LEVELS_EN if english else LEVELS_ZH)[level]]
+    for fl in flags:
+        if fl in FLAG_TEXT:
+            lines.append(("Note: " if english else "注意：") + FLAG_TEXT[fl][i])
+    if contra:
+        lines.append((f"Possible contradiction with the reference about: {', '.join(contra)}" if english
+                      else f"可能与参考答案矛盾：{'、'.join(contra)}"))
+    graded = not (ZERO_FLAGS & set(flags))
+    if graded and hits:
+        lines.append(("Covered: " if english else "答到的要点：") + ("; " if english else "；").join(_short(h) for h in hits[:4]))
+    if graded and misses:
+        lines.append(("Missing: " if english else "缺少的要点：") + ("; " if english else "；").join(_short(m) for m in misses[:4]))
+    return "\n".join(lines)
+
+
+def grade_with_bank(grader: Grader, retriever, question: str, answer: str) -> Grade:
+    """Find the question in the bank (strict match on the question text) and grade against its answers.
+
+    Without a match the answer is graded for relevance to the question only, capped at NO_REFERENCE_CAP,
+    and the feedback says so; ``reference_ids`` is then empty.
+    """
+    cands = [c for c in retriever.search(question, k=5) if c.record.kind != "passage"]
+    match = max(cands, key=lambda c: c.question_dense, default=None)
+    if match is not None and match.question_dense >= QUESTION_MATCH:
+        rec = match.record
+        if rec.kind == "choice":
+            return grader.grade(question, answer, [rec.correct or ""], kind="choice", correct=rec.correct,
+                                reference_ids=[rec.id])
+        refs = [a.text for a in rec.answers if a.text.strip()]
+        if refs:
+            return grader.grade(question, answer, refs, reference_ids=[rec.id] * len(refs),
+                                key_points=rec.key_points or None)
+    g = grader.grade(question, answer, [], cap=NO_REFERENCE_CAP)
+    english = gf.is_english(answer)
+    note = FLAG_TEXT["no_reference"][1 if english else 0]
+    return g.model_copy(update={"feedback": f"{g.feedback}\n{note}", "flags": [*g.flags, "no_reference"],
+                                "reference_ids": []})
