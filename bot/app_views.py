@@ -90,8 +90,8 @@ def chat_messages(iv: Interview | None) -> list[dict]:
     out: list[dict] = []
     for m in iv.messages:
         msg = render_message(m)
-        # Consecutive assistant messages are merged so the chat reads as one turn, not a pile of bubbles.
-        if out and out[-1]["role"] == msg["role"] == "assistant":
+        # A grade and its reference share a bubble; each new question or follow-up starts its own.
+        if out and out[-1]["role"] == msg["role"] == "assistant" and m.kind not in ("question", "follow_up", "summary"):
             out[-1]["content"] += "\n\n" + msg["content"]
         else:
             out.append(msg)

@@ -121,6 +121,7 @@ class InterviewConfig(Strict):
     mode: Mode = "random"
     lang: Lang = "zh"
     seed: int | None = None
+    question_ids: list[str] = Field(default_factory=list, description="ask exactly these (e.g. retry weak ones)")
 
 
 class Message(Strict):
@@ -265,10 +266,15 @@ class InterviewEngine:
         if config.mode == "topic" and not config.topics:
             raise InputError("按主题面试需要先选择主题 choose at least one topic for a by-topic interview")
         pool = self.pool(config.kinds, config.topics)
+        if config.question_ids:
+            by_id = {r.id: r for r in pool}
+            pool = [by_id[q] for q in config.question_ids if q in by_id]
         if not pool:
             raise InputError("题库里没有符合条件的题目 no questions match these topics and kinds — "
                              "choose other topics or kinds, or add documents in the Library tab")
         n = min(config.n_questions, len(pool))
+        if config.question_ids:
+            return pool[:n]
         if config.mode == "topic":
             by_topic = {t: [r for r in pool if t in r.topics] for t in config.topics}
             for rs in by_topic.values():
@@ -500,7 +506,8 @@ class InterviewEngine:
         """The most important missed key point: the earliest in the reference's own order."""
         if rec.kind != "open" or turn.score > FOLLOW_UP_MAX or not grade.key_points_missed:
             return None
-        if {"empty", "dont_know", "injection"} & set(grade.flags):
+        # Nothing to build on (empty, "don't know", off-topic, a copy, an injection): show the reference instead.
+        if {"empty", "dont_know", "offtopic", "copy", "injection"} & set(grade.flags):
             return None
         missed = set(grade.key_points_missed)
         ordered = [p for p in rec.key_points if p in missed] or grade.key_points_missed
