@@ -7,6 +7,7 @@ logs and warnings go to stderr so output pipes cleanly into jq.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -46,6 +47,18 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
 )
+@app.callback()
+def _global(
+    chroma_url: Optional[str] = typer.Option(
+        None, "--chroma-url", help="use a Chroma server (e.g. http://127.0.0.1:8000) instead of the embedded store"
+    ),
+) -> None:
+    """面试 Mianshi — practice deep-learning interviews from a question bank built from your documents."""
+    if chroma_url:
+        # Settings is the only reader of the environment: hand the option over through it.
+        os.environ["MIANSHI_CHROMA_URL"] = chroma_url
+
+
 eval_app = typer.Typer(cls=_Group, help="Measure lookup and grading quality on the eval sets in evals/.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 

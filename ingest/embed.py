@@ -94,14 +94,17 @@ class SentenceTransformerEmbedder(Embedder):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
+        hf_logging.disable_progress_bar()  # its weight-loading bar would clutter our stderr
         path = _resolve_st_model(model)
         try:
             self._model = SentenceTransformer(path, device="cpu")
         except Exception as exc:  # the library raises many types for a bad directory
             raise ModelLoadError(f"could not load sentence-transformers model from {path}: {exc}") from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension())
-        self.name = f"sentence-transformers:{Path(path).name}"
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
+        self.name = f"sentence-transformers:{model}"
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -21,13 +21,14 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from ingest.errors import NoStoreError, StoreMismatchError, StoreVersionError
+from ingest.errors import ChromaUnavailableError, NoStoreError, StoreMismatchError, StoreVersionError
 from ingest.schema import Answer, Chunk, Record
 
 SCHEMA_VERSION = 1
@@ -84,6 +85,7 @@ class Store:
         self.embedder = embedder
         self.chroma_url = chroma_url
         self._collection = None
+        self._count_cache: tuple | None = None
         if embedder is not None:
             self._check_embedder(embedder)
 
@@ -97,6 +99,8 @@ class Store:
             with self.transaction():
                 self._set_meta("schema_version", str(SCHEMA_VERSION))
                 self._set_meta("generation", "0")
+                # Names this store's collection, so several stores can share one Chroma server.
+                self._set_meta("store_id", uuid.uuid4().hex)
             return
         version = int(self.meta("schema_version", "0"))
         if version > SCHEMA_VERSION or (version < SCHEMA_VERSION and version not in MIGRATIONS):
@@ -156,7 +160,8 @@ class Store:
         if self._collection is None:
             if self.embedder is None:
                 raise RuntimeError("this Store was opened without an embedder")
-            self._collection = open_collection(self.path, self.embedder, self.chroma_url)
+            name = f"{COLLECTION}-{self.meta('store_id', 'default')[:16]}"
+            self._collection = open_collection(self.path, self.embedder, self.chroma_url, name)
         return self._collection
 
     def add_vectors(self, ids: list[str], vectors: np.ndarray, record_ids: list[str]) -> None:
@@ -166,9 +171,16 @@ class Store:
         if ids:
             self.collection.delete(ids=ids)
 
+    def vector_count(self) -> int:
+        """Vectors in the collection, cached per store generation (a Chroma count costs ~10 ms)."""
+        gen = (self.generation, self.count_pending())
+        if self._count_cache is None or self._count_cache[0] != gen:
+            self._count_cache = (gen, self.collection.count())
+        return self._count_cache[1]
+
     def query_vectors(self, vector: np.ndarray, n: int) -> list[tuple[str, str, float]]:
         """(chunk id, record id, cosine similarity), best first."""
-        count = self.collection.count()
+        count = self.vector_count()
         if count == 0:
             return []
         res = self.collection.query(
@@ -276,27 +288,27 @@ class Store:
             self.db.executemany("DELETE FROM pending_delete WHERE id = ?", [(i,) for i in ids])
 
 
-def open_collection(path: Path, embedder, chroma_url: str | None = None):
+def open_collection(path: Path, embedder, chroma_url: str | None = None, name: str = COLLECTION):
     """Open the chunk collection, always passing our embedding function (Chroma's default downloads)."""
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
     chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    if chroma_url:
-        from urllib.parse import urlparse
+    ef = embedder.chroma()
+    if not chroma_url:
+        client = chromadb.PersistentClient(path=str(Path(path) / "chroma"), settings=chroma_settings)
+        return client.get_or_create_collection(name, embedding_function=ef, configuration={"hnsw": {"space": "cosine"}})
+    from urllib.parse import urlparse
 
-        u = urlparse(chroma_url)
+    u = urlparse(chroma_url)
+    try:
         client = chromadb.HttpClient(
             host=u.hostname or "127.0.0.1", port=u.port or 8000, ssl=u.scheme == "https", settings=chroma_settings
         )
-    else:
-        client = chromadb.PersistentClient(path=str(Path(path) / "chroma"), settings=chroma_settings)
-    return client.get_or_create_collection(
-        COLLECTION,
-        embedding_function=embedder.chroma(),
-        configuration={"hnsw": {"space": "cosine"}},
-    )
+        return client.get_or_create_collection(name, embedding_function=ef, configuration={"hnsw": {"space": "cosine"}})
+    except Exception as exc:  # connection refused, DNS, TLS: all mean the same to the user
+        raise ChromaUnavailableError(chroma_url, exc) from None
 
 
 def store_exists(path: Path) -> bool:
