@@ -118,6 +118,9 @@ def build_app(ctx: Context):
                         mode = reg(gr.Dropdown(mode_choices("zh"), value="random", label=L["mode"], elem_id="mode"),
                                    "mode")
                         start = reg(gr.Button(L["start"], variant="primary", elem_id="start"), "start", "value")
+                        # The summary chart sits under the setup, beside the chat, so it shows without scrolling.
+                        summary_plot = reg(gr.Plot(label=L["summary_plot"], visible=False, elem_id="summary-plot"),
+                                           "summary_plot")
                     with gr.Column(scale=3):
                         chat = reg(gr.Chatbot(label=L["chat"], height=390, elem_id="interview-chat",
                                               sanitize_html=True, latex_delimiters=[], feedback_options=None,
@@ -131,12 +134,10 @@ def build_app(ctx: Context):
                             hint = reg(gr.Button(L["hint"], elem_id="hint"), "hint", "value")
                             skip = reg(gr.Button(L["skip"], elem_id="skip"), "skip", "value")
                             end = reg(gr.Button(L["end"], variant="stop", elem_id="end"), "end", "value")
-                        summary_plot = reg(gr.Plot(label=L["summary_plot"], visible=False, elem_id="summary-plot"),
-                                           "summary_plot")
 
             with reg(gr.Tab(L["tab_ask"], id="ask", elem_id="tab-ask"), "tab_ask"):
                 ask_chat = reg(gr.Chatbot(label=L["ask_chat"], height=430, elem_id="ask-chat", sanitize_html=True,
-                                          latex_delimiters=[], feedback_options=None), "ask_chat")
+                                          latex_delimiters=[], feedback_options=None, buttons=["copy"]), "ask_chat")
                 with gr.Row():
                     ask_box = reg(gr.Textbox(label=L["ask_box"], placeholder=L["ask_ph"], scale=5,
                                              elem_id="ask-box"), "ask_box")
@@ -148,8 +149,6 @@ def build_app(ctx: Context):
                     refresh = reg(gr.Button(L["refresh"], elem_id="refresh"), "refresh", "value")
                     export_csv = reg(gr.Button(L["export_csv"], elem_id="export-csv"), "export_csv", "value")
                     export_anki = reg(gr.Button(L["export_anki"], elem_id="export-anki"), "export_anki", "value")
-                download = reg(gr.File(label=L["download"], interactive=False, visible=False, elem_id="download"),
-                               "download")
                 with gr.Row():
                     trend_plot = reg(gr.Plot(label=L["trend"], elem_id="trend-plot"), "trend")
                     topic_plot = reg(gr.Plot(label=L["topic_plot"], elem_id="topic-plot"), "topic_plot")
@@ -158,6 +157,8 @@ def build_app(ctx: Context):
                                               interactive=False, wrap=True, max_height=300, elem_id="due"), "due")
                     weak_df = reg(gr.Dataframe(headers=_cols(L, due=False), datatype="str", label=L["weak"],
                                                interactive=False, wrap=True, max_height=300, elem_id="weak"), "weak")
+                download = reg(gr.File(label=L["download"], interactive=False, visible=False, elem_id="download"),
+                               "download")
 
             with reg(gr.Tab(L["tab_library"], id="library", elem_id="tab-library"), "tab_library") as library_tab:
                 with gr.Row():

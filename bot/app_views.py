@@ -120,9 +120,9 @@ def _pyplot():
     return plt
 
 
-def _bar(names: list[str], values: list[float], title: str, xlabel: str):
+def _bar(names: list[str], values: list[float], title: str, xlabel: str, width: float = 6.4):
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 0.45 * max(len(names), 2) + 1.1), dpi=100)
+    fig, ax = plt.subplots(figsize=(width, 0.4 * max(len(names), 2) + 1.1), dpi=100)
     colors = ["#d9534f" if v <= 2 else "#f0ad4e" if v < 3.5 else "#5cb85c" for v in values]
     ax.barh(names, values, color=colors)
     ax.set_xlim(0, 5)
@@ -141,7 +141,7 @@ def summary_figure(summary: Summary, lang: str):
         return None
     title = f"平均 {fmt_score(summary.average)}/5" if lang == "zh" else f"average {fmt_score(summary.average)}/5"
     return _bar([p.topic for p in summary.per_topic], [p.average for p in summary.per_topic], title,
-                "主题平均分 (0–5)" if lang == "zh" else "score by topic (0–5)")
+                "主题平均分 (0–5)" if lang == "zh" else "score by topic (0–5)", width=3.4)
 
 
 def topic_figure(stats: list[TopicStat], lang: str):
