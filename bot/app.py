@@ -247,7 +247,7 @@ def build_app(ctx: Context):
                 return None, None, [], []
             h = svc.history
             return (V.trend_figure(h.trend(who), lc), V.topic_figure(h.topic_strength(who), lc),
-                    V.stat_rows(h.due(who), due=True), V.stat_rows(h.weakest(who), due=False))
+                    V.stat_rows(h.due(who), due=True), V.stat_rows(h.weakest(who, max_score=3.5), due=False))
 
         progress_outputs = [trend_plot, topic_plot, due_df, weak_df]
         refresh.click(on_refresh, [user, lang], progress_outputs)

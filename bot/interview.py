@@ -20,6 +20,7 @@ from typing import Callable, Literal, Protocol
 from pydantic import Field
 
 from bot.history import AnswerRecord, History, normalize_user
+from bot.interview_text import LEVEL_NAMES, TEXT
 from bot.retrieval import reference_text
 from ingest.errors import InputError
 from ingest.schema import Grade, Record, Strict
@@ -33,79 +34,6 @@ HINT_CAPS = (3.0, 2.0)  # score cap after the first and the second hint; no thir
 SKIP_WORDS = {"跳过", "不知道", "不会", "skip", "pass", "idk", "i don't know", "dont know", "don't know"}
 MAX_ANSWER_CHARS = 4000
 FOLLOW_UP_MAX = 4.5  # an answer scoring above this has nothing worth probing
-
-# Short names of the grading rubric's levels (bot.grading documents the full wording), for score titles.
-LEVEL_NAMES: dict[str, tuple[str, ...]] = {
-    "zh": ("未答出", "切题但错误", "部分正确", "核心正确但不完整", "正确，略有遗漏", "正确且完整"),
-    "en": ("No answer", "On topic but wrong", "Partly right", "Core right, incomplete", "Right, minor gaps",
-           "Right and complete"),
-}
-
-TEXT: dict[str, dict[str, str]] = {
-    "zh": {
-        "welcome": "你好，{user}！本次面试共 {n} 道题（{mode}）。每道题回答后我会打分、点评并给出参考答案；"
-                   "可以随时点「提示」「跳过/不知道」或「结束」。",
-        "mode_random": "随机", "mode_topic": "按主题", "mode_review": "复习",
-        "q_title": "第 {i}/{n} 题 · {topics}",
-        "single": "（单选）", "multi": "（多选）",
-        "grade_title": "得分 {score}/5 · {level}",
-        "ref_title": "参考答案 · 来源 {source}",
-        "no_ref": "（题库中没有参考答案）",
-        "fu_title": "追问",
-        "fu_with_hit": "你提到了「{hit}」，那么「{point}」这一点怎么理解？",
-        "fu_plain": "关于「{point}」这一点，你怎么理解？能展开讲讲吗？",
-        "fu_grade_title": "追问得分 {score}/5 · {level}",
-        "skip_title": "已跳过 · 0/5",
-        "skip_text": "没关系，看一下参考答案。",
-        "hint_title": "提示（本题最高 {cap} 分）",
-        "hint_text": "要点：{point}",
-        "hint_choice": "可以排除选项 {letter}。",
-        "no_hint": "这道题没有更多提示了。",
-        "no_hint_fu": "追问没有提示，说说你的理解就好，不会可以跳过。",
-        "empty": "请先输入你的回答（不会可以点「跳过/不知道」）。",
-        "choose": "请先选择一个或多个选项。",
-        "grade_error": "评分暂时出错了（{err}）。你的回答没有丢，可以再点「提交」重试，或跳过这题继续。",
-        "save_error": "保存记录暂时失败（{err}），稍后会自动重试。",
-        "done": "面试结束",
-        "summary": "共回答 {answered}/{total} 题，平均分 {avg}/5。",
-        "topics_line": "各主题得分：",
-        "weakest": "最需要加强的题目：",
-        "nothing": "这次没有回答任何题目。",
-        "over": "面试已经结束，可以在上方重新开始。",
-    },
-    "en": {
-        "welcome": "Hello, {user}! This interview has {n} questions ({mode}). After each answer I give a score, "
-                   "feedback and the reference answer; use Hint, Skip or End at any time.",
-        "mode_random": "random", "mode_topic": "by topic", "mode_review": "review",
-        "q_title": "Question {i}/{n} · {topics}",
-        "single": "(single choice)", "multi": "(multiple choice)",
-        "grade_title": "Score {score}/5 · {level}",
-        "ref_title": "Reference answer · source {source}",
-        "no_ref": "(no reference answer in the bank)",
-        "fu_title": "Follow-up",
-        "fu_with_hit": "You mentioned “{hit}”. How do you understand “{point}”?",
-        "fu_plain": "How do you understand “{point}”? Can you explain it?",
-        "fu_grade_title": "Follow-up score {score}/5 · {level}",
-        "skip_title": "Skipped · 0/5",
-        "skip_text": "No problem, here is the reference answer.",
-        "hint_title": "Hint (this question now scores at most {cap})",
-        "hint_text": "Key point: {point}",
-        "hint_choice": "Option {letter} can be ruled out.",
-        "no_hint": "No more hints for this question.",
-        "no_hint_fu": "No hints for follow-ups: just explain what you think, or skip.",
-        "empty": "Type an answer first (or press Skip if you don't know).",
-        "choose": "Choose one or more options first.",
-        "grade_error": "Grading failed for now ({err}). Your answer is kept: press Submit to retry, or skip.",
-        "save_error": "Saving to history failed for now ({err}); it will be retried.",
-        "done": "Interview finished",
-        "summary": "Answered {answered}/{total} questions, average {avg}/5.",
-        "topics_line": "Scores by topic:",
-        "weakest": "Questions to work on:",
-        "nothing": "No questions were answered this time.",
-        "over": "The interview is over; start a new one above.",
-    },
-}
-
 
 class Grader(Protocol):
     def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
