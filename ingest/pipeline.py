@@ -201,25 +201,10 @@ class Ingestor:
 
     # --- vectors ------------------------------------------------------------------------
     def sync_vectors(self, summary: IngestSummary, progress: Progress = _noop) -> None:
-        store = self.store
-        dead = store.pending_deletes()
-        if dead:
-            store.delete_vectors(dead)
-            store.clear_pending_deletes(dead)
-            summary.chunks_removed += len(dead)
-        total = store.count_pending()
-        done = 0
-        progress("embed", 0, total)
-        while True:
-            batch = store.pending_chunks(EMBED_BATCH)
-            if not batch:
-                break
-            vectors = store.embedder.encode_documents([c.text for c in batch])
-            store.add_vectors([c.id for c in batch], vectors, [c.record_id for c in batch])
-            store.mark_embedded([c.id for c in batch])
-            done += len(batch)
-            summary.chunks_embedded += len(batch)
-            progress("embed", done, total)
+        """Embed every pending chunk and drop queued deletions (the resumable part of ingest)."""
+        sync = VectorSync(self.store, summary, progress)
+        sync.feed()
+        sync.finish()
 
     def remove_source(self, source: str) -> int:
         """Delete one source's questions; records shared with other sources keep their other answers."""
@@ -234,6 +219,60 @@ class Ingestor:
                 self._refresh(rid)
             self.store.bump_generation()
         return len(touched)
+
+
+class VectorSync:
+    """Encodes pending chunks on one worker thread while the caller keeps parsing files.
+
+    The encoder releases the GIL (a C engine behind ctypes), so parsing, SQLite writes and Chroma
+    upserts on the calling thread overlap with encoding on the second core. All store access stays
+    on the calling thread; the worker only turns texts into vectors.
+    """
+
+    def __init__(self, store: Store, summary: IngestSummary, progress: Progress = _noop) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.store = store
+        self.summary = summary
+        self.progress = progress
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self.inflight: dict[str, object] = {}
+        self.queue: list = []
+        self.done = 0
+
+    def feed(self) -> None:
+        dead = self.store.pending_deletes()
+        if dead:
+            self.store.delete_vectors(dead)
+            self.store.clear_pending_deletes(dead)
+            self.summary.chunks_removed += len(dead)
+        fresh = [c for c in self.store.pending_chunks(1_000_000) if c.id not in self.inflight]
+        for i in range(0, len(fresh), EMBED_BATCH):
+            batch = fresh[i : i + EMBED_BATCH]
+            fut = self.pool.submit(self.store.embedder.encode_documents, [c.text for c in batch])
+            self.queue.append((batch, fut))
+            self.inflight.update((c.id, fut) for c in batch)
+        self._drain(block=False)
+
+    def _drain(self, block: bool) -> None:
+        while self.queue and (block or self.queue[0][1].done()):
+            batch, fut = self.queue.pop(0)
+            vectors = fut.result()
+            ids = [c.id for c in batch]
+            self.store.add_vectors(ids, vectors, [c.record_id for c in batch])
+            self.store.mark_embedded(ids)
+            for cid in ids:
+                self.inflight.pop(cid, None)
+            self.done += len(batch)
+            self.summary.chunks_embedded += len(batch)
+            self.progress("embed", self.done, self.done + sum(len(b) for b, _ in self.queue))
+
+    def finish(self) -> None:
+        try:
+            self.progress("embed", self.done, self.done + sum(len(b) for b, _ in self.queue))
+            self._drain(block=True)
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _chunk_id(rid: str, role: str, text: str) -> str:
@@ -256,15 +295,19 @@ def ingest_paths(
     summary = IngestSummary(skipped=skipped)
     ing = Ingestor(store, tokenizer, max_bytes=max_bytes, chunk_chars=chunk_chars, chunk_overlap=chunk_overlap)
     changed = False
+    vectors = VectorSync(store, summary, progress)
     progress("read", 0, len(files))
-    for i, f in enumerate(files, 1):
-        try:
-            changed |= ing.ingest_file(f, summary, (sources or {}).get(f))
-            summary.files += 1
-        except InputError as exc:
-            summary.skipped.append(SkippedFile(path=str(f), reason=str(exc)))
-        progress("read", i, len(files))
-    ing.sync_vectors(summary, progress)
+    try:
+        for i, f in enumerate(files, 1):
+            try:
+                changed |= ing.ingest_file(f, summary, (sources or {}).get(f))
+                summary.files += 1
+            except InputError as exc:
+                summary.skipped.append(SkippedFile(path=str(f), reason=str(exc)))
+            progress("read", i, len(files))
+            vectors.feed()
+    finally:
+        vectors.finish()
     if changed or not (store.path / lexical.INDEX_DIR).exists():
         lexical.build(store)
     _count(store, summary)

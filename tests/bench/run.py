@@ -1,12 +1,14 @@
-"""`make bench`: ingest overhead, search latency at 1k/10k/100k records, store size.
+"""`make bench`: ingest overhead, search latency and memory at 1k/10k/100k records, embedded vs server.
 
-Writes evals/reports/bench.json and evals/reports/bench.md. Run with
-``python -m tests.bench.run [--sizes 1000,10000,100000] [--queries 200]``.
+Writes evals/reports/bench.json, bench.md and bench.png. Run with
+``python -m tests.bench.run [--sizes 1000,10000,100000] [--queries 200] [--modes embedded,server]``.
 
 Scale stores are synthetic: question texts are recombined from the seed bank
 and their vectors are real e5 vectors of seed chunks plus small noise, so the
 vector index has realistic structure without hours of encoding (said so in
-the report). Queries are real e5 encodings, so their cost is included.
+the report). Queries are real e5 encodings, so their cost is included. Each
+build and each measurement runs in a fresh child process, so the reported
+peak RSS is that of a process serving searches over a bank of that size.
 """
 
 from __future__ import annotations
@@ -18,17 +20,15 @@ import platform
 import random
 import resource
 import shutil
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-
-from bot.context import build_context
-from ingest.pipeline import Ingestor, ingest_paths
-from ingest.schema import IngestSummary, ParsedDocument, ParsedQuestion
-from ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "evals" / "reports"
@@ -36,8 +36,15 @@ QUERIES = ["BN层有什么用", "转置卷积是什么", "为什么dropout能防
            "学习率太大会怎样", "FPN怎么提升小目标", "梯度消失怎么解决", "Adam和SGD区别", "什么是感受野"]
 
 
+def _ctx(path: Path, chroma_url: str | None = None):
+    from bot.context import build_context
+    from ingest.settings import Settings
+
+    return build_context(path, Settings(embedder="e5", chroma_url=chroma_url))
+
+
 def dir_size(path: Path) -> int:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
 def pct(values: list[float], p: float) -> float:
@@ -45,9 +52,16 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
-def bench_ingest(tmp: Path) -> dict:
+def rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+# --- child tasks ----------------------------------------------------------------------------
+def task_ingest(tmp: Path) -> dict:
     """Ingest the seed corpus from scratch, and encode the same chunk texts raw, in one run."""
-    ctx = build_context(tmp / "ingest", Settings(embedder="e5"))
+    from ingest.pipeline import ingest_paths
+
+    ctx = _ctx(tmp)
     emb = ctx.embedder
     emb.encode_documents(["warm up"])
     ctx.tokenizer.tokens("warm up")
@@ -61,20 +75,22 @@ def bench_ingest(tmp: Path) -> dict:
         emb.encode_documents(texts[i : i + 64])
     raw = time.perf_counter() - t1
     return {"records": summary.records, "chunks": len(texts), "ingest_s": round(wall, 2),
-            "raw_encode_s": round(raw, 2), "ratio": round(wall / raw, 2),
-            "store_bytes": dir_size(tmp / "ingest")}
+            "raw_encode_s": round(raw, 2), "ratio": round(wall / raw, 2), "store_bytes": dir_size(tmp)}
 
 
-def synthetic_store(tmp: Path, n: int, seed_ctx) -> Path:
-    path = tmp / f"scale-{n}"
-    ctx = build_context(path, Settings(embedder="e5"))
-    ctx.__dict__["embedder"] = seed_ctx.embedder  # same loaded model: load once per process
-    ctx.__dict__["tokenizer"] = seed_ctx.tokenizer
+def task_build(seed: Path, path: Path, n: int, chroma_url: str | None) -> dict:
+    from ingest.pipeline import Ingestor
+    from ingest.schema import IngestSummary, ParsedDocument, ParsedQuestion
+
+    seed_ctx = _ctx(seed)
+    ctx = _ctx(path, chroma_url)
+    ctx.__dict__["embedder"] = seed_ctx.embedder  # one model load per process
     store = ctx.open_store(create=True)
     seed_records = list(seed_ctx.store.iter_records())
+    seed_vecs = np.asarray(seed_ctx.store.collection.get(include=["embeddings"])["embeddings"], dtype=np.float32)
     rng = random.Random(n)
-    ing = Ingestor(store, ctx.tokenizer, max_bytes=20_000_000)
-    summary = IngestSummary()
+    ing = Ingestor(store, seed_ctx.tokenizer, max_bytes=20_000_000)
+    t0 = time.perf_counter()
     per_file = 1000
     for f in range(0, n, per_file):
         qs = []
@@ -83,14 +99,13 @@ def synthetic_store(tmp: Path, n: int, seed_ctx) -> Path:
             q = f"{a.question.rstrip('?？')}与{b.question[:12]}的关系 #{i}"
             ans = " ".join(x.answers[0].text[:150] for x in (a, b) if x.answers)
             qs.append(ParsedQuestion(question=q, answer=ans or None, position=i - f + 1))
-        ing._write(f"synthetic/{f // per_file:05d}.txt", f"s{f}", 0, ParsedDocument(questions=qs), summary)
+        ing._write(f"synthetic/{f // per_file:05d}.txt", f"s{f}", 0, ParsedDocument(questions=qs), IngestSummary())
+    records_s = time.perf_counter() - t0
     # Vectors: real seed chunk vectors + noise, instead of hours of encoding.
-    seed_vecs = np.asarray(seed_ctx.store.collection.get(include=["embeddings"])["embeddings"], dtype=np.float32)
     nrng = np.random.default_rng(n)
-    while True:
-        batch = store.pending_chunks(4096)
-        if not batch:
-            break
+    t1 = time.perf_counter()
+    vectors = 0
+    while batch := store.pending_chunks(4096):
         base = seed_vecs[nrng.integers(0, len(seed_vecs), len(batch))]
         vecs = base + nrng.normal(0, 0.03, base.shape).astype(np.float32)
         vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
@@ -98,14 +113,17 @@ def synthetic_store(tmp: Path, n: int, seed_ctx) -> Path:
             part = batch[i : i + 1000]
             store.add_vectors([c.id for c in part], vecs[i : i + len(part)], [c.record_id for c in part])
         store.mark_embedded([c.id for c in batch])
-    store.close()
-    return path
+        vectors += len(batch)
+    upsert_s = time.perf_counter() - t1
+    from ingest import lexical
+
+    lexical.build(store)
+    return {"records_s": round(records_s, 1), "upsert_s": round(upsert_s, 1),
+            "upserts_per_s": round(vectors / max(upsert_s, 1e-9)), "build_rss_mb": rss_mb()}
 
 
-def bench_search(path: Path, seed_ctx, n_queries: int) -> dict:
-    ctx = build_context(path, Settings(embedder="e5"))
-    ctx.__dict__["embedder"] = seed_ctx.embedder
-    ctx.__dict__["tokenizer"] = seed_ctx.tokenizer
+def task_search(path: Path, n_queries: int, chroma_url: str | None) -> dict:
+    ctx = _ctx(path, chroma_url)
     r = ctx.retriever
     t0 = time.perf_counter()
     r.search("warm up", k=5)  # loads the BM25 index and opens Chroma
@@ -115,37 +133,114 @@ def bench_search(path: Path, seed_ctx, n_queries: int) -> dict:
         t = time.perf_counter()
         r.search(QUERIES[i % len(QUERIES)], k=5)
         lat.append((time.perf_counter() - t) * 1000)
-    return {"records": ctx.store.count_records(), "chunks": ctx.store.collection.count(),
+    return {"records": ctx.store.count_records(), "chunks": ctx.store.vector_count(),
             "p50_ms": round(statistics.median(lat), 1), "p95_ms": round(pct(lat, 95), 1),
-            "first_query_s": round(first, 2), "store_bytes": dir_size(path)}
+            "first_query_s": round(first, 2), "search_rss_mb": rss_mb(), "store_bytes": dir_size(path)}
+
+
+def child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, "-m", "tests.bench.run", "--child", json.dumps(args)], cwd=ROOT,
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-2000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- orchestration --------------------------------------------------------------------------
+class ChromaServer:
+    def __init__(self, path: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen(
+            [str(Path(sys.executable).with_name("chroma")), "run", "--path", str(path), "--host", "127.0.0.1",
+             "--port", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "ANONYMIZED_TELEMETRY": "False"})
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("chroma server did not start")
+
+    def peak_rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM"):
+                return round(int(line.split()[1]) / 1024, 1)
+        return 0.0
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--modes", default="embedded,server")
+    ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        name, *rest = json.loads(args.child)
+        fn = {"ingest": task_ingest, "build": task_build, "search": task_search}[name]
+        conv = [Path(x) if isinstance(x, str) and x.startswith("/") else x for x in rest]
+        print(json.dumps(fn(*conv)))
+        return
     sizes = [int(s) for s in args.sizes.split(",") if s]
+    modes = [m for m in args.modes.split(",") if m]
     tmp = Path(tempfile.mkdtemp(prefix="mianshi-bench-"))
+    results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "search": []}
     try:
-        results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "ingest": bench_ingest(tmp)}
-        seed_ctx = build_context(tmp / "ingest", Settings(embedder="e5"))
-        results["search"] = []
-        for n in sizes:
-            t = time.perf_counter()
-            path = synthetic_store(tmp, n, seed_ctx)
-            build_s = time.perf_counter() - t
-            row = bench_search(path, seed_ctx, args.queries)
-            row["build_s"] = round(build_s, 1)
-            results["search"].append(row)
-            shutil.rmtree(path, ignore_errors=True)
-        results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        seed = tmp / "seed"
+        results["ingest"] = child(["ingest", str(seed)])
+        for mode in modes:
+            server = ChromaServer(tmp / f"chroma-{mode}") if mode == "server" else None
+            url = server.url if server else None
+            try:
+                for n in sizes:
+                    path = tmp / f"{mode}-{n}"
+                    row = {"mode": mode, "size": n, **child(["build", str(seed), str(path), n, url])}
+                    row.update(child(["search", str(path), args.queries, url]))
+                    if server:
+                        row["server_rss_mb"] = server.peak_rss_mb()
+                    results["search"].append(row)
+                    print(json.dumps(row), file=sys.stderr)
+                    shutil.rmtree(path, ignore_errors=True)
+            finally:
+                if server:
+                    server.stop()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     REPORTS.mkdir(parents=True, exist_ok=True)
     (REPORTS / "bench.json").write_text(json.dumps(results, indent=2) + "\n")
     (REPORTS / "bench.md").write_text(render(results))
+    plot(results, REPORTS / "bench.png")
     print(render(results))
+
+
+def plot(r: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for mode in sorted({s["mode"] for s in r["search"]}):
+        rows = [s for s in r["search"] if s["mode"] == mode]
+        ax.plot([s["records"] for s in rows], [s["p50_ms"] for s in rows], marker="o", label=f"{mode} p50")
+        ax.plot([s["records"] for s in rows], [s["p95_ms"] for s in rows], marker="x", linestyle="--",
+                label=f"{mode} p95")
+    ax.set_xscale("log")
+    ax.set_xlabel("records in bank")
+    ax.set_ylabel("search latency (ms)")
+    ax.set_title("Hybrid search latency vs bank size (2 cores)")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
 
 
 def render(r: dict) -> str:
@@ -153,17 +248,20 @@ def render(r: dict) -> str:
     lines = [
         f"# Benchmarks ({r['machine']})", "",
         f"Ingest of corpus/raw: {i['records']} records, {i['chunks']} chunks in {i['ingest_s']} s; "
-        f"raw e5 encoding of the same chunks {i['raw_encode_s']} s → ratio {i['ratio']}× (target ≤ 1.3×); "
-        f"store {i['store_bytes'] / 1e6:.1f} MB.", "",
-        "Search latency (hybrid BM25 + Chroma, k=5, real e5 query encoding; synthetic records with "
-        "seed-derived vectors):", "",
-        "| records | chunks | p50 ms | p95 ms | first query s | store MB | build s |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"raw e5 encoding of the same chunks in the same run {i['raw_encode_s']} s → ratio {i['ratio']}× "
+        f"(target ≤ 1.3×); store {i['store_bytes'] / 1e6:.1f} MB.", "",
+        "Search (hybrid BM25 + Chroma, k=5, real e5 query encoding). Banks are synthetic: recombined seed "
+        "questions with seed-derived vectors (real e5 vectors + noise), so building them skips encoding.", "",
+        "| mode | records | chunks | p50 ms | p95 ms | first query s | search RSS MB | server RSS MB | store MB "
+        "| record writes s | vector upserts/s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for s in r["search"]:
-        lines.append(f"| {s['records']} | {s['chunks']} | {s['p50_ms']} | {s['p95_ms']} | {s['first_query_s']} | "
-                     f"{s['store_bytes'] / 1e6:.1f} | {s['build_s']} |")
-    lines += ["", f"Peak RSS of the benchmark process: {r['peak_rss_mb']} MB.", ""]
+        lines.append(
+            f"| {s['mode']} | {s['records']} | {s['chunks']} | {s['p50_ms']} | {s['p95_ms']} | {s['first_query_s']} "
+            f"| {s['search_rss_mb']} | {s.get('server_rss_mb', '–')} | {s['store_bytes'] / 1e6:.1f} "
+            f"| {s['records_s']} | {s['upserts_per_s']} |")
+    lines += ["", "![latency vs bank size](bench.png)", ""]
     return "\n".join(lines)
 
 
