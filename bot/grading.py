@@ -103,7 +103,7 @@ class Grader:
               correct: str | None = None, reference_ids: list[str] = (), key_points: list[str] | None = None,
               cap: float | None = None) -> Grade:
         answer = gf.normalize(answer or "")
-        english = gf.is_english(answer)
+        english = gf.feedback_in_english(answer)
         if kind == "choice":
             return self._grade_choice(answer, correct or (references[0] if references else ""),
                                       list(reference_ids), english)
@@ -113,7 +113,7 @@ class Grader:
             answer = gf.strip_injection(answer)  # grade what is left, then the flag sets 0
         early = self._early_flags(question, answer)
         if early:
-            flags += early
+            flags += [] if flags and early == ["empty"] else early  # nothing left but the injection itself
             return self._finish(0.0, flags, None, [], english, list(reference_ids)[:1])
         view = gf.view_answer(self.cache, self.tokenizer, question, answer)
         best = self._best_reference(question, view, references, list(reference_ids), key_points)
@@ -255,7 +255,7 @@ def grade_with_bank(grader: Grader, retriever, question: str, answer: str) -> Gr
             return grader.grade(question, answer, refs, reference_ids=[rec.id] * len(refs),
                                 key_points=rec.key_points or None)
     g = grader.grade(question, answer, [], cap=NO_REFERENCE_CAP)
-    english = gf.is_english(answer)
+    english = gf.feedback_in_english(answer)
     note = FLAG_TEXT["no_reference"][1 if english else 0]
     return g.model_copy(update={"feedback": f"{g.feedback}\n{note}", "flags": [*g.flags, "no_reference"],
                                 "reference_ids": []})
