@@ -215,12 +215,14 @@ def build_app(ctx: Context):
                 return svc.engine.submit(iv, picked or [])
             return svc.engine.submit(iv, text or "")
 
-        start.click(on_start, [user, topics, count, kinds, mode, lang], iv_outputs)
-        submit.click(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2)
-        answer.submit(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2)
-        skip.click(step(svc.engine.skip), [iv_state], iv_outputs)
-        hint.click(step(svc.engine.hint), [iv_state], iv_outputs)
-        end.click(step(svc.engine.end), [iv_state], iv_outputs)
+        # Stable API names (not Gradio's handler_N) so scripts and the load test can drive an interview over HTTP.
+        start.click(on_start, [user, topics, count, kinds, mode, lang], iv_outputs, api_name="start")
+        submit.click(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2, api_name="submit")
+        answer.submit(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2,
+                      api_name="submit_enter")
+        skip.click(step(svc.engine.skip), [iv_state], iv_outputs, api_name="skip")
+        hint.click(step(svc.engine.hint), [iv_state], iv_outputs, api_name="hint")
+        end.click(step(svc.engine.end), [iv_state], iv_outputs, api_name="end")
 
         # --- ask ---------------------------------------------------------------------------
         def on_ask(query, msgs, lng):
@@ -269,8 +271,8 @@ def build_app(ctx: Context):
                 return gr.update(value=str(path), visible=True)
             return handler
 
-        export_csv.click(on_export("csv"), [user], [download])
-        export_anki.click(on_export("anki"), [user], [download])
+        export_csv.click(on_export("csv"), [user], [download], api_name="export_csv")
+        export_anki.click(on_export("anki"), [user], [download], api_name="export_anki")
 
         # --- library -----------------------------------------------------------------------
         def library_view(log: str):

@@ -316,7 +316,8 @@ class InterviewEngine:
         lang = new.config.lang
         follow_up = new.phase == "follow_up"
         turn = Turn(
-            id=uuid.uuid4().hex, question_id=rec.id, question=new.follow_up_question if follow_up else rec.question,
+            id=_turn_id(new, follow_up), question_id=rec.id,
+            question=new.follow_up_question if follow_up else rec.question,
             kind=rec.kind, topics=rec.topics, follow_up=follow_up, answer=said or "", score=0.0, level=0,
             level_name=LEVEL_NAMES[lang][0], feedback=new.t("skip_text"), hint_used=bool(new.hints), skipped=True,
             reference=new.follow_up_point if follow_up else reference_text(rec),
@@ -414,7 +415,7 @@ class InterviewEngine:
             cap = HINT_CAPS[len(iv.hints) - 1]
             score, level = min(score, cap), min(level, int(cap))
         turn = Turn(
-            id=uuid.uuid4().hex, question_id=rec.id,
+            id=_turn_id(iv, follow_up), question_id=rec.id,
             question=(iv.follow_up_question or "") if follow_up else rec.question,
             kind="open" if follow_up else rec.kind, topics=rec.topics, follow_up=follow_up, answer=text,
             score=score, level=level, level_name=LEVEL_NAMES[lang][level], feedback=grade.feedback,
@@ -501,6 +502,16 @@ class InterviewEngine:
             except Exception as exc:
                 iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))
                 return
+
+
+def _turn_id(iv: Interview, follow_up: bool) -> str:
+    """The answer's id is its place in the interview, not a fresh random id.
+
+    Each (question, main answer or follow-up) is answered once, so two submits of the same step that race
+    from the same state (Enter and a click on Submit, a resent request) get the same id and history's
+    INSERT OR IGNORE keeps one row and reviews the card once. With random ids both were saved.
+    """
+    return f"{iv.id}-{iv.index}-{'f' if follow_up else 'm'}"
 
 
 def _err(exc: Exception) -> str:
