@@ -160,7 +160,9 @@ class Store:
         if self._collection is None:
             if self.embedder is None:
                 raise RuntimeError("this Store was opened without an embedder")
-            name = f"{COLLECTION}-{self.meta('store_id', 'default')[:16]}"
+            store_id = self.meta("store_id")
+            # Stores made before store ids existed keep their original collection name.
+            name = f"{COLLECTION}-{store_id[:16]}" if store_id else COLLECTION
             self._collection = open_collection(self.path, self.embedder, self.chroma_url, name)
         return self._collection
 
