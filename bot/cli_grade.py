@@ -92,6 +92,18 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
                 f"add a \"reference\" to each line or run `mianshi ingest` (or pass --store DIR)"
             )
         grader = make_grader(ctx.embedder, ctx.tokenizer)
+        # Contrast set: the other questions' references in this batch, plus the bank's answers when a bank
+        # exists — an answer should sit closer to its own question's references than to those.
+        from bot.grade_features import ContrastSet
+
+        pairs = [(it.question, r) for _, it in items if it.kind != "choice" for r in it.references()]
+        batch = ContrastSet.from_pairs(grader.cache, grader.tokenizer, pairs) if pairs else None
+        bank = None
+        if (ctx.store_dir / "records.sqlite").exists():
+            bank = ContrastSet.from_store(ctx.retriever.store, grader.cache)
+        contrast = ContrastSet.merge(bank, batch)
+        if contrast is not None:
+            grader.set_contrast(contrast)
         sink = output.open("w", encoding="utf-8") if output else None
         try:
             with _Bars() as bars:
@@ -128,7 +140,8 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
     ) -> None:
         """Agreement of the grader with human labels: QWK, Spearman, Pearson, MAE, confusion, per tag.
 
-        Writes evals/reports/grade-<split>.md and a PNG plot. --fit never sees the test split.
+        Writes evals/reports/grade-<split>.md and a PNG plot. --fit never sees the test split. The other
+        questions' references in the eval set are the contrast set, as the bank would be.
 
         Example: mianshi eval grade --split test --fit
         """
@@ -142,7 +155,7 @@ def register(app: typer.Typer, eval_app: typer.Typer) -> None:
         ctx = _ctx(None)
         if fit:
             grader = grade_eval.grader_for_fit(ctx.embedder, ctx.tokenizer)
-            params = grade_eval.fit(grader, rows)
+            params = grade_eval.fit(grader, rows, log=lambda m: err.print(m, markup=False, highlight=False))
             err.print(f"fitted on the train split (C={params.C}): CV {params.cv} → bot/grader_model.json",
                       markup=False, highlight=False)
         else:

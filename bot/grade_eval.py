@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from bot.grade_features import FEATURE_NAMES, Features
+from bot.grade_features import Features
 from bot.grade_model import MODEL_PATH, LinearOrdinalScorer, ModelParams
 from bot.grading import CAP1_FLAGS, ZERO_FLAGS, Grader
 from ingest.errors import BadInputLine, InputError
@@ -97,67 +97,296 @@ def _choice_score(grader: Grader, r: GradeRow) -> float:
     return grader.grade(r.question, r.answer, [r.reference], kind="choice", correct=r.reference).score
 
 
-def fit(grader: Grader, rows: list[GradeRow], path: Path = MODEL_PATH, folds: int = 5) -> ModelParams:
-    """Fit on the train split only; choose C by grouped CV QWK; write grader_model.json; return the params."""
-    from sklearn.isotonic import IsotonicRegression
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold
+def contrast_pairs(rows: list[GradeRow]) -> list[tuple[str, str]]:
+    """Every open question's reference in the eval set (both splits: the bank's content, never a label or an
+    answer). Each answer is contrasted with the references of the *other* questions."""
+    return list(dict.fromkeys((r.question, r.reference) for r in rows if not r.is_choice))
 
-    train = [r for r in rows if r.split == "train"]  # the test split never reaches this function's model
-    inspected = [(r, *grader.inspect(r.question, r.answer, r.reference)) for r in train if not r.is_choice]
-    usable = [(r, f) for r, f, flags in inspected if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)]
-    x = np.asarray([f.vector() for _, f in usable])
-    y = np.asarray([r.label for r, _ in usable])
-    groups = np.asarray([r.question for r, _ in usable])
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    xs = (x - mean) / scale
-    classes = sorted(set(y.tolist()))
-    cv = GroupKFold(n_splits=min(folds, len(set(groups))))
-    splits = list(cv.split(xs, y, groups))
 
-    def oof_expected(c: float) -> np.ndarray:
-        out = np.zeros(len(y))
-        for tr, te in splits:
-            m = LogisticRegression(C=c, max_iter=2000).fit(xs[tr], y[tr])
-            out[te] = m.predict_proba(xs[te]) @ np.asarray(m.classes_, dtype=float)
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
+
+
+def fit_ordinal(xs: np.ndarray, y: np.ndarray, c: float, n_classes: int = 6) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative-link (all-threshold) ordinal logistic regression, L2 on the weights: P(y ≤ k) = σ(θ_k − w·x)."""
+    from scipy.optimize import minimize
+
+    n, d = xs.shape
+    k1 = n_classes - 1
+
+    def unpack(p):
+        return p[:d], np.cumsum(np.r_[p[d], np.exp(p[d + 1:])])
+
+    def nll(p):
+        w, th = unpack(p)
+        eta = xs @ w
+        ext = np.r_[-np.inf, th, np.inf]
+        hi, lo = ext[y + 1] - eta, ext[y] - eta
+        fh, fl = _sigmoid(hi), _sigmoid(lo)
+        pr = np.maximum(fh - fl, 1e-12)
+        dh, dl = fh * (1 - fh), fl * (1 - fl)  # densities (0 at ±inf)
+        loss = -np.log(pr).sum() + 0.5 / c * w @ w
+        g_eta = (dh - dl) / pr  # d(−log p)/dη
+        gw = xs.T @ g_eta + w / c
+        g_th = np.zeros(k1)
+        np.add.at(g_th, np.minimum(y, k1 - 1), -(dh / pr) * (y < k1))
+        np.add.at(g_th, np.maximum(y - 1, 0), (dl / pr) * (y > 0))
+        # θ = cumsum([a, e^b1, e^b2, …]): dθ_j/da = 1, dθ_j/db_m = e^b_m for j ≥ m
+        ga = g_th.sum()
+        gb = np.array([g_th[m:].sum() * np.exp(p[d + m]) for m in range(1, k1)])
+        return loss, np.r_[gw, ga, gb]
+
+    p0 = np.r_[np.zeros(d), -2.0, np.zeros(k1 - 1)]
+    res = minimize(nll, p0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return unpack(res.x)
+
+
+class _Model:
+    """One candidate combiner: fit on rows, expected class for rows."""
+
+    def __init__(self, kind: str, c: float) -> None:
+        self.kind, self.c = kind, c
+
+    def fit(self, xs: np.ndarray, y: np.ndarray) -> "_Model":
+        if self.kind == "ordinal":
+            self.w, self.th = fit_ordinal(xs, y, self.c)
+        else:
+            from sklearn.linear_model import LogisticRegression
+
+            self.m = LogisticRegression(C=self.c, max_iter=3000).fit(xs, y)
+        return self
+
+    def expected(self, xs: np.ndarray) -> np.ndarray:
+        if self.kind == "ordinal":
+            cum = _sigmoid(self.th[None, :] - (xs @ self.w)[:, None])
+            p = np.diff(np.hstack([np.zeros((len(xs), 1)), cum, np.ones((len(xs), 1))]), axis=1)
+            return p @ np.arange(p.shape[1], dtype=float)
+        return self.m.predict_proba(xs) @ np.asarray(self.m.classes_, dtype=float)
+
+    def params(self) -> dict:
+        if self.kind == "ordinal":
+            return {"kind": "ordinal", "classes": list(range(len(self.th) + 1)), "coef": [self.w.tolist()],
+                    "intercept": self.th.tolist()}
+        return {"kind": "multinomial", "classes": [int(c) for c in self.m.classes_], "coef": self.m.coef_.tolist(),
+                "intercept": self.m.intercept_.tolist()}
+
+
+MODEL_GRID = tuple((k, c) for k in ("multinomial", "ordinal") for c in C_GRID)
+
+
+class _Design:
+    """The train rows' features once, and grouped-CV machinery over them.
+
+    ``augmented``: (source question, features) of train answers labelled ≥ 4 graded against a *different*
+    train question — by the rubric an irrelevant answer, label 0. They only ever join the training side of a
+    fold (grouped with the question the answer came from, so its text never straddles a fold) and are never
+    scored: CV metrics are on real rows only.
+    """
+
+    def __init__(self, inspected, augmented, folds: int) -> None:
+        self.inspected = inspected  # (row, features | None, flags without offtopic)
+        self.augmented = augmented or []
+        self.folds = folds
+        self.repeats = 3
+
+    def run(self, names: tuple[str, ...], kind: str, c: float, offtopic: float, shift: float,
+            final: bool = False, augment: bool = False):
+        """Out-of-fold full-pipeline predictions for every inspected row (guards applied), plus optionally the
+        model refitted on all usable rows. Rows below the off-topic threshold are guarded to 0 and not fitted."""
+        from sklearn.isotonic import IsotonicRegression
+        from sklearn.model_selection import GroupKFold
+
+        from bot.grading import relevance
+
+        usable = [(r, f) for r, f, flags in self.inspected
+                  if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)
+                  and relevance(f, shift) >= offtopic]
+        aug = [(q, f) for q, f in self.augmented if relevance(f, shift) >= offtopic] if augment else []
+        x = np.asarray([f.vector(names) for _, f in usable])
+        y = np.asarray([r.label for r, _ in usable])
+        groups = np.asarray([r.question for r, _ in usable])
+        xa = np.asarray([f.vector(names) for _, f in aug]).reshape(len(aug), len(names))
+        ga = np.asarray([q for q, _ in aug])
+        mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+        xs, xas = (x - mean) / scale, (xa - mean) / scale
+        # Repeated grouped K-fold: the same question's answers never straddle a fold; question-to-fold
+        # assignments are reshuffled each repeat (fixed seeds) so one lucky split does not pick the model.
+        uq = sorted(set(groups))
+        e_all, pred_all = [], []
+        for rep in range(self.repeats):
+            perm = {q: i for i, q in enumerate(np.random.default_rng(rep).permutation(uq))}
+            g = np.asarray([perm[q] for q in groups])
+            splits = list(GroupKFold(n_splits=min(self.folds, len(uq))).split(xs, y, g))
+            e = np.zeros(len(y))
+            for tr, te in splits:
+                held = set(groups[te])
+                extra = np.asarray([q not in held for q in ga], dtype=bool)
+                xt = np.vstack([xs[tr], xas[extra]]) if extra.any() else xs[tr]
+                yt = np.r_[y[tr], np.zeros(int(extra.sum()), dtype=int)]
+                e[te] = _Model(kind, c).fit(xt, yt).expected(xs[te])
+            pred = np.zeros(len(y))
+            for tr, te in splits:  # calibrate each fold with an isotonic curve fitted on the other folds' OOF values
+                iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e[tr], y[tr])
+                pred[te] = iso.predict(e[te])
+            e_all.append(e)
+            pred_all.append(pred)
+        labels, preds = [], [[] for _ in pred_all]
+        oofs = [dict(zip((r.id for r, _ in usable), pred)) for pred in pred_all]
+        for r, f, flags in self.inspected:
+            fl = list(flags)
+            if f is not None and relevance(f, shift) < offtopic:
+                fl.append("offtopic")
+            labels.append(r.label)
+            for k, oof in enumerate(oofs):
+                preds[k].append(_capped(oof.get(r.id, 0.0 if f is None else 1.0), fl))
+        e = np.mean(e_all, axis=0)
+        out = {"labels": np.asarray(labels), "preds": np.asarray(preds[0]), "all_preds": np.asarray(preds),
+               "n_usable": len(usable), "n_augmented": len(aug)}
+        if final:
+            model = _Model(kind, c).fit(np.vstack([xs, xas]) if len(aug) else xs,
+                                        np.r_[y, np.zeros(len(aug), dtype=int)])
+            iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e, y)
+            out["params"] = dict(features=list(names), mean=mean.tolist(), scale=scale.tolist(), **model.params(),
+                                 iso_x=[float(v) for v in iso.X_thresholds_],
+                                 iso_y=[float(v) for v in iso.y_thresholds_], C=c)
         return out
 
-    def cv_scores(e: np.ndarray) -> np.ndarray:
-        # Calibrate each fold with an isotonic curve fitted on the *other* folds' out-of-fold values.
-        pred = np.zeros(len(y))
-        for tr, te in splits:
-            iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e[tr], y[tr])
-            pred[te] = iso.predict(e[te])
-        return pred
 
-    best_c, best_q, best_e = C_GRID[0], -2.0, None
-    for c in C_GRID:
-        e = oof_expected(c)
-        q = metrics(y, cv_scores(e))["qwk"]
-        if q > best_q:
-            best_c, best_q, best_e = c, q, e
-    model = LogisticRegression(C=best_c, max_iter=2000).fit(xs, y)
-    iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(best_e, y)
-    # Full-pipeline CV on all train rows: guards and MCQ rules apply to the rows the model never saw.
-    oof = dict(zip((r.id for r, _ in usable), cv_scores(best_e)))
-    labels, preds = [], []
-    for r, f, flags in inspected:
-        labels.append(r.label)
-        preds.append(_capped(oof.get(r.id, 0.0 if f is None else 1.0), flags))
+def other_question_rows(grader: Grader, train: list[GradeRow], seed: int = 0) -> list[tuple[str, Features]]:
+    """Each train answer labelled ≥ 4 graded against one other train question (seeded choice): label 0."""
+    rng = np.random.default_rng(seed)
+    qs = sorted({(r.question, r.reference) for r in train if not r.is_choice})
+    out = []
     for r in train:
-        if r.is_choice:
-            labels.append(r.label)
-            preds.append(_choice_score(grader, r))
-    cvm = metrics(np.asarray(labels), np.asarray(preds))
+        if r.is_choice or r.label < 4:
+            continue
+        others = [p for p in qs if p[0] != r.question]
+        q, ref = others[int(rng.integers(len(others)))]
+        f, flags = grader.inspect(q, r.answer, ref)
+        if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags):
+            out.append((r.question, f))
+    return out
+
+
+def _criterion(run) -> tuple[float, float]:
+    """Mean QWK over the CV repeats (then lower MAE): what model choices maximise."""
+    ms = [metrics(run["labels"], p) for p in run["all_preds"]]
+    return round(float(np.mean([m["qwk"] for m in ms])), 4), -round(float(np.mean([m["mae"] for m in ms])), 4)
+
+
+def train_center(grader: Grader, train: list[GradeRow]) -> list[float]:
+    """Mean e5 passage vector of the train questions and their references' chunks (the shared direction)."""
+    from bot.grade_features import reference_chunks
+
+    texts = list(dict.fromkeys([*(r.question for r in train if not r.is_choice),
+                                *(c for r in train if not r.is_choice for c in reference_chunks(r.reference))]))
+    return [round(float(v), 6) for v in grader.cache.get(texts).mean(axis=0)]
+
+
+def english_shift(inspected) -> float:
+    """How much lower cross-lingual relevance sits: median over good (label ≥ 3) Chinese answers minus
+    median over good English ones, on train."""
+    good = [(f.english, max(f.rel_q, f.ans_ref)) for r, f, _ in inspected if f is not None and r.label >= 3]
+    zh = [v for e, v in good if not e]
+    en = [v for e, v in good if e]
+    return float(np.median(zh) - np.median(en)) if zh and en else 0.0
+
+
+def offtopic_candidates(inspected, shift: float) -> list[float]:
+    """Midpoints between consecutive relevance values of the train rows, up to the lowest relevance of any
+    answer labelled ≥ 2: a guard that sets 0 may never zero an answer a human found partly right (and 0 = off)."""
+    from bot.grading import relevance
+
+    floor = min((relevance(f, shift) for r, f, _ in inspected if f is not None and r.label >= 2), default=1.0)
+    vals = sorted({round(relevance(f, shift), 4) for _, f, _ in inspected if f is not None})
+    low = [v for v in vals if v < floor] + [round(floor, 4)]
+    return [0.0] + [(a + b) / 2 for a, b in zip(low, low[1:])]
+
+
+def offtopic_threshold(inspected, shift: float) -> tuple[float, float, int]:
+    from bot.grading import relevance
+
+    cand = [(relevance(f, shift), r.label) for r, f, flags in inspected
+            if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)]
+    pos = sum(1 for _, l in cand if l == 0) or 1
+    neg = sum(1 for _, l in cand if l > 0) or 1
+    scored = []
+    for t in offtopic_candidates(inspected, shift):
+        tp = sum(1 for v, l in cand if v < t and l == 0)
+        fp = sum(1 for v, l in cand if v < t and l > 0)
+        scored.append((round(tp / pos - fp / neg, 6), t))
+    best = max(j for j, _ in scored)
+    tied = [t for j, t in scored if j == best]
+    return tied[len(tied) // 2], best, len(tied)
+
+
+def fit(grader: Grader, rows: list[GradeRow], path: Path = MODEL_PATH, folds: int = 5, log=None) -> ModelParams:
+    """Fit on the train split only, every choice by grouped CV on train; write grader_model.json.
+
+    Every answer labelled ≥ 4 graded against another train question may join training as a label-0 row
+    (whether it does is a CV choice too; see ``_Design``). Chosen in turn: the centring vector and the English relevance shift (train means/medians), the
+    off-topic threshold (max Youden J for "labelled 0" over thresholds that zero no train answer labelled ≥ 2;
+    ties → the middle of the tied run), then the feature groups and the combiner (multinomial or ordinal logistic,
+    and C) for the model with contrast features and for the fallback without them.
+    """
+    from itertools import combinations
+
+    from bot.grade_features import BASE_FEATURES, FEATURE_GROUPS, FEATURE_NAMES
+
+    log = log or (lambda *a: None)
+    train = [r for r in rows if r.split == "train"]  # the test split never reaches this function's model
+    center = train_center(grader, train)
+    grader.center = np.asarray(center, dtype=np.float32)
+    grader.set_contrast(contrast_pairs(rows))
+    inspected = [(r, *grader.inspect(r.question, r.answer, r.reference)) for r in train if not r.is_choice]
+    design = _Design(inspected, other_question_rows(grader, train), folds)
+    shift = english_shift(inspected)
+    # 1. the off-topic guard: a classifier of "labelled 0" on relevance, its threshold at max Youden's J
+    #    (TPR − FPR) over the unguarded train rows, ties → the middle of the tied run
+    offtopic, j, tied = offtopic_threshold(inspected, shift)
+    log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f} (Youden J {j:.3f}, {tied} tied; "
+        f"CV {_criterion(design.run(FEATURE_NAMES, 'multinomial', 1.0, offtopic, shift))})")
+
+    core = BASE_FEATURES[:15]
+
+    def choose(groups: list[str], required: tuple[str, ...] = (), augment=(False, True)):
+        runs = []
+        for n in range(len(groups) + 1):
+            for extra in combinations(groups, n):
+                if not set(required) <= set(extra):
+                    continue
+                names = core + tuple(f for g in extra for f in FEATURE_GROUPS[g])
+                for k, c in MODEL_GRID:
+                    for aug in augment:
+                        runs.append((_criterion(design.run(names, k, c, offtopic, shift, augment=aug)),
+                                     extra, names, k, c, aug))
+        crit, extra, names, k, c, aug = max(runs, key=lambda t: t[0])
+        log(f"core+{'+'.join(extra) or 'nothing'}: {k} C={c}{' + other-question rows' if aug else ''} CV {crit}")
+        return design.run(names, k, c, offtopic, shift, final=True, augment=aug)
+
+    # The main model must use the contrast features (that is what it is for); the fallback may not.
+    main = choose(list(FEATURE_GROUPS), required=("contrast",))
+    fallback = choose([g for g in FEATURE_GROUPS if g != "contrast"], augment=(False,))
+
+    choice = [(r.label, _choice_score(grader, r)) for r in train if r.is_choice]
+
+    def with_choices(run):
+        """Full-pipeline grouped-CV metrics on every train row (guards, MCQ rule), averaged over the repeats."""
+        labels = np.asarray(list(run["labels"]) + [l for l, _ in choice])
+        ms = [metrics(labels, np.asarray(list(p) + [s for _, s in choice])) for p in run["all_preds"]]
+        return {k: round(float(np.mean([m[k] for m in ms])), 4) for k in ms[0]}
+
+    trained_on = (f"{main['n_usable']} unguarded open rows of the train split ({len(train)} train rows)"
+                  + (f" + {main['n_augmented']} other-question rows (label 0)" if main["n_augmented"] else ""))
     params = ModelParams(
-        features=list(FEATURE_NAMES), mean=mean.tolist(), scale=scale.tolist(),
-        classes=[int(c) for c in model.classes_], coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
-        iso_x=[float(v) for v in iso.X_thresholds_], iso_y=[float(v) for v in iso.y_thresholds_],
-        C=best_c, trained_on=f"{len(usable)} unguarded open rows of the train split ({len(train)} train rows)",
-        cv={k: round(float(v), 4) for k, v in cvm.items()},
+        **main["params"], offtopic=offtopic, english_shift=shift, center=center, trained_on=trained_on,
+        cv=with_choices(main),
+        fallback=ModelParams(**fallback["params"], offtopic=offtopic, english_shift=shift, trained_on=trained_on,
+                             cv=with_choices(fallback)),
     )
     path.write_text(json.dumps(params.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     grader.scorer = LinearOrdinalScorer(params)
+    grader.offtopic, grader.english_shift = offtopic, shift
     return params
 
 
@@ -181,7 +410,10 @@ def metrics(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
 
 
 def evaluate(grader: Grader, rows: list[GradeRow], split: str, cv: dict[str, float] | None = None,
-             progress=None) -> tuple[GradeReport, list[tuple[GradeRow, float]]]:
+             progress=None, contrast: bool = True) -> tuple[GradeReport, list[tuple[GradeRow, float]]]:
+    """Grade the split's rows. ``contrast``: the other questions' references in the eval set are the contrast
+    set (as a bank would be); False grades with the fallback model, as when no bank is available."""
+    grader.set_contrast(contrast_pairs(rows) if contrast else None)
     rows = select(rows, split)
     scored: list[tuple[GradeRow, float]] = []
     times: list[float] = []

@@ -1,9 +1,13 @@
 """Scorers: features (+ texts) → a 0–5 score.
 
-``LinearOrdinalScorer`` is the offline model: a multinomial logistic regression
-over standardised features whose expected class is mapped through an isotonic
-curve, both fitted on the train split (``bot.grade_eval.fit``) and stored as
-plain JSON. Another scorer (an LLM judge, later) implements the same
+``LinearOrdinalScorer`` is the offline model: a linear model over standardised
+features (a multinomial logistic regression or a cumulative-link ordinal
+logistic, whichever grouped CV on the train split preferred) whose expected
+class is mapped through an isotonic curve. Everything is fitted on the train
+split (``bot.grade_eval.fit``) and stored as plain JSON, including the
+off-topic guard's threshold. The file holds two models: one with the contrast
+features (used when the grader knows other questions' references) and a
+fallback without them. Another scorer (an LLM judge, later) implements the same
 ``Scorer`` protocol and is blended in with ``CombinedScorer``: callers of
 ``Grader`` do not change.
 """
@@ -18,7 +22,7 @@ from typing import Protocol
 import numpy as np
 from pydantic import Field
 
-from bot.grade_features import FEATURE_NAMES, Features
+from bot.grade_features import BASE_FEATURES, FEATURE_NAMES, Features
 from ingest.errors import ModelLoadError
 from ingest.schema import Strict
 
@@ -42,38 +46,70 @@ class ModelParams(Strict):
     """What ``fit`` writes to grader_model.json. No pickle: every number is visible and diffable."""
 
     features: list[str]
+    kind: str = Field("multinomial", pattern="^(multinomial|ordinal)$")
     mean: list[float]
     scale: list[float]
     classes: list[int]
-    coef: list[list[float]] = Field(description="one row per class")
-    intercept: list[float]
+    coef: list[list[float]] = Field(description="multinomial: one row per class; ordinal: one row of weights")
+    intercept: list[float] = Field(description="multinomial: per class; ordinal: the K−1 increasing cut points")
     iso_x: list[float] = Field(description="isotonic knots: expected class → calibrated score")
     iso_y: list[float]
     C: float = 1.0
+    offtopic: float = Field(0.0, description="guard: relevance (+ english_shift for English answers) below → 0")
+    english_shift: float = Field(0.0, description="how much lower cross-lingual cosines sit (fitted on train)")
+    center: list[float] = Field(default_factory=list, description="mean e5 vector of the train references' chunks "
+                                                                   "and questions, removed before centred cosines")
     trained_on: str = ""
     cv: dict[str, float] = Field(default_factory=dict)
+    fallback: "ModelParams | None" = Field(None, description="the model without contrast features")
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
 class LinearOrdinalScorer:
+    """Scores with ``params``; answers graded without a contrast set go to ``params.fallback``."""
+
     def __init__(self, params: ModelParams) -> None:
-        if tuple(params.features) != FEATURE_NAMES:
+        unknown = set(params.features) - set(FEATURE_NAMES)
+        if unknown:
             raise ModelLoadError(
-                f"grader model was fitted on features {params.features}, the code computes {list(FEATURE_NAMES)} — "
+                f"grader model uses features {sorted(unknown)} the code does not compute — "
                 f"refit with `mianshi eval grade --fit`"
             )
         self.params = params
+        self.names = tuple(params.features)
         self._mean = np.asarray(params.mean)
         self._scale = np.asarray(params.scale)
         self._coef = np.asarray(params.coef)
         self._intercept = np.asarray(params.intercept)
         self._classes = np.asarray(params.classes, dtype=float)
+        self.fallback = LinearOrdinalScorer(params.fallback) if params.fallback is not None else None
+        if self.fallback is not None and set(self.fallback.names) - set(BASE_FEATURES):
+            raise ModelLoadError("the grader's fallback model must not use contrast features — refit")
 
-    def expected(self, x: np.ndarray) -> np.ndarray:
-        z = ((x - self._mean) / self._scale) @ self._coef.T + self._intercept
+    @property
+    def offtopic(self) -> float:
+        return self.params.offtopic
+
+    @property
+    def english_shift(self) -> float:
+        return self.params.english_shift
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        xs = (x - self._mean) / self._scale
+        if self.params.kind == "ordinal":
+            cum = _sigmoid(self._intercept[None, :] - (xs @ self._coef[0])[:, None])  # P(y ≤ k)
+            cum = np.hstack([np.zeros((len(xs), 1)), cum, np.ones((len(xs), 1))])
+            return np.clip(np.diff(cum, axis=1), 0, 1)
+        z = xs @ self._coef.T + self._intercept
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        return p @ self._classes
+        return p / p.sum(axis=1, keepdims=True)
+
+    def expected(self, x: np.ndarray) -> np.ndarray:
+        return self.probabilities(x) @ self._classes
 
     def calibrate(self, e: np.ndarray) -> np.ndarray:
         if len(self.params.iso_x) < 2:
@@ -83,8 +119,12 @@ class LinearOrdinalScorer:
     def score_vectors(self, x: np.ndarray) -> np.ndarray:
         return self.calibrate(self.expected(np.atleast_2d(x)))
 
+    def for_features(self, f: Features) -> "LinearOrdinalScorer":
+        return self if f.has_contrast or self.fallback is None else self.fallback
+
     def score(self, item: ScoreInput) -> float:
-        return float(self.score_vectors(np.asarray([item.features.vector()]))[0])
+        m = self.for_features(item.features)
+        return float(m.score_vectors(np.asarray([item.features.vector(m.names)]))[0])
 
 
 class CombinedScorer:
@@ -98,6 +138,9 @@ class CombinedScorer:
     def score(self, item: ScoreInput) -> float:
         total = sum(w for _, w in self.scorers)
         return float(np.clip(sum(s.score(item) * w for s, w in self.scorers) / total, 0, 5))
+
+
+ModelParams.model_rebuild()
 
 
 def load_params(path: Path = MODEL_PATH) -> ModelParams:

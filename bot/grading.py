@@ -17,15 +17,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from bot import grade_features as gf
 from bot.grade_model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
 from ingest.schema import Grade
 
 COPY_RATIO = 0.75
-# Answer relevance (max of answer–question and answer–reference cosine) below which it is off-topic.
-# Cross-lingual e5 cosines sit ~0.07 lower, so English answers get their own floor.
-OFFTOPIC_ZH = 0.86
-OFFTOPIC_EN = 0.775
+# The off-topic guard's threshold on relevance (max of answer–question and answer–reference cosine, plus a
+# fitted shift for English answers, whose cross-lingual cosines sit lower) is fitted on the train split and
+# stored in grader_model.json; these are only the fallback when a model file carries none.
+OFFTOPIC_DEFAULT = 0.86
+ENGLISH_SHIFT_DEFAULT = 0.085
 PADDING_REP = 0.6
 PADDING_REP_LONG = 0.4
 QUESTION_MATCH = 0.92  # question_dense above which a bank record is taken to be the same question
@@ -57,6 +60,7 @@ FLAG_TEXT = {
     "injection": ("回答中含有试图操纵评分的指令，已忽略并判为0分",
                   "the answer contains instructions aimed at the grader; ignored and scored 0"),
     "contradiction": ("与参考答案有矛盾", "contradicts the reference"),
+    "other_question": ("回答更像是在回答题库中的另一道题", "the answer reads like an answer to a different question"),
     "no_reference": ("题库中没有找到这道题，仅按与题目的相关性评分（最高2分）",
                      "this question is not in the bank; graded on relevance to the question only (max 2)"),
 }
@@ -86,16 +90,54 @@ class _Best:
     contradictions: list[str] = field(default_factory=list)
 
 
-class Grader:
-    """Build once (model loaded, caches warm) and call ``grade`` per answer. Thread-unsafe caches: one per worker."""
+def relevance(f: gf.Features, english_shift: float) -> float:
+    """How related the answer is to the question or its reference, on the Chinese answers' scale."""
+    return max(f.rel_q, f.ans_ref) + (english_shift if f.english else 0.0)
 
-    def __init__(self, embedder, tokenizer, model_params: dict | None = None, scorer: Scorer | None = None) -> None:
+
+class Grader:
+    """Build once (model loaded, caches warm) and call ``grade`` per answer. Thread-unsafe caches: one per worker.
+
+    ``contrast``: other questions' references, so the grader can tell a right answer to a *different* question
+    from a right answer to this one — a ``gf.ContrastSet``, a list of (question, reference) pairs, or a Store
+    (its answer chunks and their stored vectors). Without one, the fallback model (no contrast features) scores.
+    """
+
+    def __init__(self, embedder, tokenizer, model_params: dict | None = None, scorer: Scorer | None = None,
+                 contrast=None) -> None:
         self.tokenizer = tokenizer
         self.cache = gf.EmbedCache(embedder)
+        params = None
+        if model_params is not None:
+            params = ModelParams.model_validate(model_params)
+        elif scorer is None or not hasattr(scorer, "offtopic"):
+            try:
+                params = load_params()
+            except Exception:  # a custom scorer without a model file: default guard thresholds
+                if scorer is None:
+                    raise
         if scorer is None:
-            params = ModelParams.model_validate(model_params) if model_params is not None else load_params()
             scorer = LinearOrdinalScorer(params)
         self.scorer = scorer
+        src = getattr(scorer, "params", None) or params
+        self.offtopic = getattr(src, "offtopic", 0.0) or OFFTOPIC_DEFAULT
+        self.english_shift = getattr(src, "english_shift", 0.0) or ENGLISH_SHIFT_DEFAULT
+        center = getattr(src, "center", None)
+        self.center = np.asarray(center, dtype=np.float32) if center else None
+        self.contrast: gf.ContrastSet | None = None
+        self.contrast_source: object = None  # "caller", or the (store, generation) the bank set came from
+        if contrast is not None:
+            self.set_contrast(contrast)
+
+    def set_contrast(self, contrast, source: object = "caller") -> None:
+        """Replace the contrast set (see the class docstring for what it may be)."""
+        self.contrast_source = source if contrast is not None else None
+        if contrast is None or isinstance(contrast, gf.ContrastSet):
+            self.contrast = contrast
+        elif hasattr(contrast, "db") and hasattr(contrast, "collection"):
+            self.contrast = gf.ContrastSet.from_store(contrast, self.cache)
+        else:
+            self.contrast = gf.ContrastSet.from_pairs(self.cache, self.tokenizer, [tuple(p) for p in contrast])
 
     # ------------------------------------------------------------ public
 
@@ -118,21 +160,27 @@ class Grader:
         view = gf.view_answer(self.cache, self.tokenizer, question, answer)
         best = self._best_reference(question, view, references, list(reference_ids), key_points)
         f = best.features
-        flags += self._late_flags(answer, view, f)
+        flags += self._late_flags(answer, view, f, self.offtopic)
         score = best.score
         if cap is not None:
             score = min(score, cap)
         return self._finish(score, flags, f, best.contradictions, english,
                             [best.reference_id] if best.reference_id else [])
 
-    def prepare(self, question: str, references: list[str]) -> None:
-        """Encode a question's references and key points ahead of time (the per-answer path then stays warm)."""
+    def prepare(self, question: str, references: list[str], key_points: list[str] | None = None) -> None:
+        """Encode a question's references, key points and chunks ahead of time (the per-answer path stays warm)."""
         refs = [r for r in references if r and r.strip()]
         self.cache.get([question], "query")
-        self.cache.get([question, *refs, *(p for r in refs for p in gf.reference_points(r))])
+        self.cache.get([question, *refs, *(p for r in refs for p in gf.reference_points(r, key_points)),
+                        *(c for r in refs for c in gf.reference_chunks(gf.normalize(r)))])
+        for t in (question, *refs, *(p for r in refs for p in gf.reference_points(r, key_points))):
+            self.cache.tokens(self.tokenizer, t)
 
     def inspect(self, question: str, answer: str, reference: str) -> tuple[gf.Features | None, list[str]]:
-        """Features and guard flags for one reference, without scoring: what ``fit`` trains on."""
+        """Features and guard flags for one reference, without scoring: what ``fit`` trains on.
+
+        The off-topic guard is left out of the flags: its threshold is what ``fit`` chooses.
+        """
         answer = gf.normalize(answer or "")
         flags = ["injection"] if gf.injection_spans(answer) else []
         if flags:
@@ -141,8 +189,10 @@ class Grader:
         if early:
             return None, flags + early
         view = gf.view_answer(self.cache, self.tokenizer, question, answer)
-        f = gf.features(self.cache, self.tokenizer, question, view, reference, gf.reference_points(reference))
-        return f, flags + self._late_flags(answer, view, f)
+        ctr = gf.contrast_features(self.cache, self.tokenizer, view, question, [reference], self.contrast)
+        f = gf.features(self.cache, self.tokenizer, question, view, reference, gf.reference_points(reference), ctr,
+                       self.center)
+        return f, flags + self._late_flags(answer, view, f, None)
 
     # ------------------------------------------------------------ stages
 
@@ -156,10 +206,9 @@ class Grader:
             return ["copy"]
         return []
 
-    def _late_flags(self, answer: str, view: gf.AnswerView, f: gf.Features) -> list[str]:
+    def _late_flags(self, answer: str, view: gf.AnswerView, f: gf.Features, offtopic: float | None) -> list[str]:
         flags = []
-        relevance = max(f.rel_q, f.ans_ref)
-        if relevance < (OFFTOPIC_EN if gf.is_english(answer) else OFFTOPIC_ZH):
+        if offtopic is not None and relevance(f, self.english_shift) < offtopic:
             flags.append("offtopic")
         if gf.is_one_word(answer):
             flags.append("empty")
@@ -173,10 +222,13 @@ class Grader:
     def _best_reference(self, question: str, view: gf.AnswerView, references: list[str],
                         reference_ids: list[str], key_points: list[str] | None) -> _Best:
         best = _Best()
-        refs = [r for r in references if r and r.strip()] or [question]
+        given = [r for r in references if r and r.strip()]
+        refs = given or [question]
+        ctr = (gf.contrast_features(self.cache, self.tokenizer, view, question, given, self.contrast, reference_ids)
+               if given else None)
         for i, ref in enumerate(refs):
             points = gf.reference_points(ref, key_points if len(refs) == 1 else None)
-            f = gf.features(self.cache, self.tokenizer, question, view, ref, points)
+            f = gf.features(self.cache, self.tokenizer, question, view, ref, points, ctr, self.center)
             s = self.scorer.score(ScoreInput(question=question, answer=view.text, reference=ref, features=f))
             if s > best.score:
                 rid = reference_ids[i] if i < len(reference_ids) else None
@@ -209,6 +261,9 @@ class Grader:
         misses = f.misses if f else []
         if contra:
             flags = [*flags, "contradiction"]
+        if f is not None and f.has_contrast and f.ctr_margin < 0 and f.ctr_lex_margin < 0 and score <= 1.5 \
+                and not ZERO_FLAGS & set(flags):
+            flags = [*flags, "other_question"]  # both the dense and the term contrast point elsewhere
         return Grade(score=score, level=level, feedback=feedback(level, flags, hits, misses, contra, english),
                      key_points_hit=hits, key_points_missed=misses, reference_ids=reference_ids,
                      flags=list(dict.fromkeys(flags)))
@@ -237,12 +292,23 @@ def feedback(level: int, flags: list[str], hits: list[str], misses: list[str], c
     return "\n".join(lines)
 
 
+def _bank_contrast(grader: Grader, store) -> None:
+    """Give the grader the bank's other answers as its contrast set (the vectors Chroma already holds),
+    rebuilt when the store changes, unless the caller gave the grader a contrast set of its own."""
+    key = (id(store), getattr(store, "generation", 0))
+    if grader.contrast_source not in (None, key) and not isinstance(grader.contrast_source, tuple):
+        return
+    if grader.contrast_source != key:
+        grader.set_contrast(store, source=key)
+
+
 def grade_with_bank(grader: Grader, retriever, question: str, answer: str) -> Grade:
     """Find the question in the bank (strict match on the question text) and grade against its answers.
 
     Without a match the answer is graded for relevance to the question only, capped at NO_REFERENCE_CAP,
     and the feedback says so; ``reference_ids`` is then empty.
     """
+    _bank_contrast(grader, retriever.store)
     cands = [c for c in retriever.search(question, k=5) if c.record.kind != "passage"]
     match = max(cands, key=lambda c: c.question_dense, default=None)
     if match is not None and match.question_dense >= QUESTION_MATCH:

@@ -86,4 +86,5 @@ class Grade(Strict):
     key_points_missed: list[str] = Field(default_factory=list)
     reference_ids: list[str] = Field(default_factory=list)
     flags: list[str] = Field(default_factory=list, description="guards that fired: empty, dont_know, copy, offtopic, "
-                                                                 "keywords, padding, injection")
+                                                                 "keywords, padding, injection; notes: contradiction, "
+                                                                 "other_question, no_reference")

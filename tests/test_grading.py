@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.grading import FLAG_TEXT, Grader, grade_with_bank, parse_choice
@@ -124,6 +125,66 @@ def test_contradiction_is_flagged(grader):
     assert "contradiction" in g.flags and "矛盾" in g.feedback
 
 
+# ---------------------------------------------------------------- contrast: a right answer to another question
+
+DROPOUT_Q = "Dropout为什么能防止过拟合?"
+DROPOUT_REF = ("Dropout在训练时以一定概率随机把神经元的输出置零，使网络不能依赖某几个特定神经元，"
+               "相当于每次训练一个不同的子网络，测试时用全部神经元并按保留概率缩放，近似多个子网络的集成，因此能减轻过拟合。")
+DROPOUT_ANSWER = ("训练时按概率p随机丢掉一部分神经元，每个batch相当于训练一个子网络，神经元之间没法互相依赖；"
+                  "测试时不丢，权重乘保留概率，相当于很多子网络的平均，所以能防止过拟合。")
+
+
+def test_contrast_set_from_pairs_excludes_the_same_question(grader):
+    from bot import grade_features as gf
+
+    c = gf.ContrastSet.from_pairs(grader.cache, grader.tokenizer, [(BN_Q, BN_REF), (DROPOUT_Q, DROPOUT_REF)])
+    assert len(c) == 2
+    keep = c.mask(BN_Q, gf.reference_chunks(BN_REF))
+    assert keep.sum() == 1 and c.qkey[int(keep.argmax())] == gf.question_key(DROPOUT_Q)
+
+
+def test_contrast_features_point_to_the_answered_question(grader):
+    from bot import grade_features as gf
+
+    contrasted = Grader(grader.cache.embedder, grader.tokenizer, contrast=[(BN_Q, BN_REF), (DROPOUT_Q, DROPOUT_REF)])
+    view = gf.view_answer(contrasted.cache, contrasted.tokenizer, BN_Q, DROPOUT_ANSWER)
+    wrong = gf.contrast_features(contrasted.cache, contrasted.tokenizer, view, BN_Q, [BN_REF], contrasted.contrast)
+    view = gf.view_answer(contrasted.cache, contrasted.tokenizer, DROPOUT_Q, DROPOUT_ANSWER)
+    right = gf.contrast_features(contrasted.cache, contrasted.tokenizer, view, DROPOUT_Q, [DROPOUT_REF],
+                                 contrasted.contrast)
+    assert wrong["ctr_margin"] < 0 < right["ctr_margin"] and wrong["ctr_lex_margin"] < 0 < right["ctr_lex_margin"]
+    assert wrong["ctr_rank"] > 0 == right["ctr_rank"]
+    wrong_q = contrasted.grade(BN_Q, DROPOUT_ANSWER, [BN_REF])
+    right_q = contrasted.grade(DROPOUT_Q, DROPOUT_ANSWER, [DROPOUT_REF])
+    # Known limit (evals/README.md): the fitted weights on these features are small — only two train rows are
+    # right answers to another question — so the wrong-question answer is scored lower, but not yet ≤ 1.
+    assert wrong_q.score < right_q.score and right_q.score >= 3, (wrong_q, right_q)
+    assert grader.grade(DROPOUT_Q, DROPOUT_ANSWER, [DROPOUT_REF]).score >= 3  # the fallback model, no contrast
+    assert contrasted.grade(BN_Q, BN_GOOD, [BN_REF]).score >= 4
+
+
+def test_bank_contrast_reuses_stored_vectors(e5_context):
+    from bot import grade_features as gf
+
+    g = Grader(e5_context.embedder, e5_context.tokenizer)
+    store = e5_context.retriever.store
+    c = gf.ContrastSet.from_store(store, g.cache)
+    n_chunks = store.db.execute("SELECT COUNT(*) FROM chunks c JOIN records r ON r.id = c.record_id "
+                                "WHERE c.role = 'answer' AND r.kind = 'open'").fetchone()[0]
+    assert len(c) > 10 and len(c.texts) == n_chunks
+    assert np.allclose(np.linalg.norm(c.vecs, axis=1), 1, atol=1e-3)
+    grade_with_bank(g, e5_context.retriever, "BN层的作用", "让每层输入的分布稳定，可以用更大的学习率，收敛更快。")
+    assert g.contrast is not None and isinstance(g.contrast_source, tuple)
+
+
+def test_offtopic_threshold_comes_from_the_fitted_model():
+    from bot.grade_model import load_params
+
+    p = load_params()
+    assert 0.5 < p.offtopic < 1 and p.english_shift > 0 and len(p.center) == 384
+    assert p.fallback is not None and not set(p.fallback.features) & {"ctr_margin", "ctr_rank"}
+
+
 # ---------------------------------------------------------------- eval targets on the held-out split
 
 def test_eval_test_split_meets_targets(grader):
@@ -139,9 +200,9 @@ def test_eval_test_split_meets_targets(grader):
     assert rep.mae <= MAE_CEIL, rep
 
 
-# Measured on test: QWK 0.833 (target 0.85 NOT reached — floor just under the measurement), Spearman 0.887
-# and MAE 0.594 (targets 0.85 / 0.6 reached, asserted as the targets).
-QWK_FLOOR = 0.82
+# Measured on test with the committed model (contrast set = the other questions' references): QWK 0.856,
+# Spearman 0.885, MAE 0.542 — all targets reached, so the targets themselves are asserted.
+QWK_FLOOR = 0.85
 SPEARMAN_FLOOR = 0.85
 MAE_CEIL = 0.6
 
