@@ -39,7 +39,9 @@ class Services:
     def _make_grader(self):
         from bot.grading import Grader
 
-        return Grader(self.ctx.embedder, self.ctx.tokenizer)
+        # The bank's other answers are the contrast set: the main model can then tell a right answer
+        # to a different question from a right answer to this one.
+        return Grader(self.ctx.embedder, self.ctx.tokenizer, contrast=self.ctx.store)
 
     def ask(self, query: str):
         from bot.ask import ask, load_calibration
