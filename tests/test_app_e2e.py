@@ -163,6 +163,15 @@ def _wait_bubbles(page, n: int, sel: str = "#interview-chat", timeout: float = 9
     raise AssertionError(f"chat has {len(_bubbles(page, sel))} bubbles, expected {n}: {_bubbles(page, sel)[-3:]}")
 
 
+def _wait_until(page, cond, timeout: float = 90) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return
+        page.wait_for_timeout(150)
+    raise AssertionError("the page did not reach the expected state in time")
+
+
 def _current_question(page, bank: dict):
     last_q = [t for t in _bubbles(page) if re.search(r"第 \d+/\d+ 题", t)][-1]
     text = last_q.split("\n", 1)[1] if "\n" in last_q else last_q
@@ -282,7 +291,8 @@ def _multiple_choice(server, a, bank):
     a.locator("#count input[type=number]").fill("1")
     a.locator("#count input[type=number]").press("Enter")
     a.click("#start")
-    _wait_bubbles(a, 2)
+    # The old interview's bubbles stay until the start event returns: wait for the new chat itself.
+    _wait_until(a, lambda: (b := _bubbles(a)) and "共 1 道题" in b[0] and len(b) == 2)
     rec = _current_question(a, bank)
     assert rec.kind == "choice" and a.locator("#choice").is_visible()
     assert not a.locator("#answer").is_visible()  # options are buttons, not a text box
