@@ -19,7 +19,7 @@ import socket
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,7 +51,6 @@ class LLM:
     streaming: bool = True
     server: "LocalServer | None" = None
     location: str = ""
-    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     @property
     def label(self) -> str:
@@ -62,10 +61,11 @@ class LLM:
         """The chat model constrained to a JSON schema (grammar-constrained on llama.cpp, ``format`` on Ollama).
 
         ChatOllama translates the OpenAI-style ``response_format`` into its own ``format`` field, so one
-        binding serves every backend.
+        binding serves every backend. Not ``strict``: OpenAI's strict mode rejects length limits, and the
+        output is validated by the pydantic model anyway.
         """
         return self.chat.bind(response_format={
-            "type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": True}})
+            "type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": False}})
 
     def close(self) -> None:
         if self.server is not None:
@@ -144,7 +144,7 @@ class LocalServer:
         return f"http://127.0.0.1:{self.port}/v1"
 
     @classmethod
-    def start(cls, gguf: Path, *, n_ctx: int = 4096, threads: int = 2, port: int | None = None,
+    def start(cls, gguf: Path, *, n_ctx: int = 4096, threads: int = 1, port: int | None = None,
               ready_timeout: float = 60.0) -> "LocalServer":
         try:
             import xllamacpp as xlc

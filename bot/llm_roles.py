@@ -56,7 +56,7 @@ class FeedbackOut(_Out):
 
 
 class FollowUpOut(_Out):
-    question: str = Field(min_length=4, max_length=300)
+    question: str = Field(min_length=4, max_length=200)
 
     @field_validator("question")
     @classmethod
@@ -73,7 +73,9 @@ class LookupOut(_Out):
 
 
 class ScoreOut(_Out):
-    reason: str = Field(default="", max_length=600)
+    # reason first, so a small model reasons before it commits to a number; the length limit becomes part of
+    # llama.cpp's grammar and bounds generation time (a rambling reason would otherwise run to max_tokens).
+    reason: str = Field(max_length=120)
     score: int = Field(ge=0, le=5)
 
 

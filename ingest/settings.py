@@ -40,7 +40,10 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(320, ge=16, le=4096, description="cap on generated tokens per call")
     llm_temperature: float = Field(0.2, ge=0, le=2)
     llm_ctx: int = Field(4096, ge=512, le=32768, description="local backend: context window in tokens")
-    llm_threads: int = Field(2, ge=1, le=64, description="local backend: CPU threads for generation")
+    llm_threads: int = Field(
+        1, ge=1, le=64,
+        description="local backend: CPU threads; one is steadier on 2 shared cores (measured: with two, "
+                    "llama.cpp's spinning thread barriers collapse to a few tokens/s whenever another job runs)")
     llm_score_bound: float = Field(
         0.0, ge=0, le=5,
         description="how far (in points) the LLM judge may move the offline score; 0 = LLM scoring off "

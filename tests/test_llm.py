@@ -16,7 +16,7 @@ import pytest
 
 from bot import prompts as P
 from bot.ask import AskResult
-from bot.llm import LLM, LocalServer, join_parts, make_llm, smollm2_path
+from bot.llm import LocalServer, join_parts, make_llm, smollm2_path
 from bot.llm_roles import (
     CAP1_FLAGS, ZERO_FLAGS, BoundedLLMScorer, FeedbackOut, FollowUpOut, LLMRoles, LookupOut, ScoreOut,
     combine_scores, invented_terms,
@@ -46,10 +46,11 @@ POINT = GRADE.key_points_missed[0]  # the interview picks the point; the model o
 
 @pytest.fixture(scope="module")
 def local_llm():
-    # Small max_tokens and one attempt per call keep the module fast on 2 shared cores (retries are tested
-    # against the fake server); timeouts are generous because other processes may be using the CPU.
-    llm = make_llm(Settings(llm="local", llm_gguf=smollm2_path(), llm_max_tokens=32, llm_timeout=90, llm_retries=0, llm_temperature=0,
-                            llm_ctx=2048))
+    # Small max_tokens (64 fits the judge JSON) and one attempt per call keep the module fast on 2 shared cores (retries are tested
+    # against the fake server). One thread: when other jobs share the cores, llama.cpp's spinning thread
+    # barriers stall badly with two. Timeouts are generous for the same reason.
+    llm = make_llm(Settings(llm="local", llm_gguf=smollm2_path(), llm_max_tokens=64, llm_timeout=180,
+                            llm_retries=0, llm_temperature=0, llm_ctx=2048, llm_threads=1))
     yield llm
     llm.close()
 

