@@ -153,6 +153,16 @@ def _check_no_echo(reply: str) -> None:
         raise Rejected("the output echoes the prompt's tags")
 
 
+def copied_share(reply: str, source: str, n: int = 8) -> float:
+    """Share of the reply's character n-grams (spaces removed) that occur in ``source``."""
+    r, src = re.sub(r"\s+", "", reply), re.sub(r"\s+", "", source)
+    grams = {r[i:i + n] for i in range(max(0, len(r) - n + 1))}
+    return sum(g in src for g in grams) / len(grams) if grams else 0.0
+
+
+COPY_LIMIT = 0.6  # measured: Qwen2.5-1.5B at temperature 0 sometimes returns the candidate's answer verbatim
+
+
 def _same(a: str, b: str) -> bool:
     norm = lambda s: re.sub(r"[\W_]+", "", s).lower()  # noqa: E731
     return norm(a) == norm(b)
@@ -339,6 +349,8 @@ class LLMRoles:
         def validate(text: str) -> FeedbackOut:
             out = FeedbackOut(reply=text)
             _check_no_echo(out.reply)
+            if copied_share(out.reply, answer) > COPY_LIMIT:
+                raise Rejected("the reply repeats the candidate's answer instead of commenting on it")
             _check_language(out.reply, language)
             made_up = invented_terms(out.reply, *sources)
             if made_up:

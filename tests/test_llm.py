@@ -231,6 +231,9 @@ def test_invented_facts_are_rejected(fresh_fake):
     fresh_fake.script("Good start! Dropout was introduced by Hinton in 2012 with p=0.5 in AlexNet.")
     r = roles.feedback(Q, ANSWER, GRADE, REF)
     assert r.value is None and "2012" in r.notice
+    fresh_fake.script(ANSWER)  # parroting the candidate is not feedback
+    r = roles.feedback(Q, ANSWER, GRADE, REF)
+    assert r.value is None and "repeats the candidate" in r.notice
     fresh_fake.script("Good start: you explained that dropout zeroes activations during training. "
                       "You missed that it acts like averaging many thinned networks.")
     r = roles.feedback(Q, ANSWER, GRADE, REF)
