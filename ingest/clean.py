@@ -18,8 +18,30 @@ _CJK = "\u3400-\u9fff\uf900-\ufaff"
 _HAS_CJK = re.compile(f"[{_CJK}]")
 _FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
 _SPACES = {c: " " for c in (0x00A0, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200A, 0x202F, 0x205F, 0x3000)}
-_ZERO_WIDTH = {c: None for c in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF)}
-_TRANSLATE = {**_FULLWIDTH, **_SPACES, **_ZERO_WIDTH, 0x09: " "}
+_ZERO_WIDTH = {c: None for c in (0x200B, 0x200C, 0x200D, 0x2060, 0xFEFF, 0x180E, 0x00AD)}
+# Bidi controls (LRM/RLM/ALM, embeddings/overrides U+202A-E, isolates U+2066-9) are invisible but
+# reorder what the user sees: "什么是\u202eNB" displays reversed ("Trojan Source"). Questions are
+# shown, searched and graded as plain text, so they are dropped, never stored.
+_BIDI = {c: None for c in (0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# Other C0/C1 control characters (NUL, BEL, BS, DEL, ...) carry no text and can garble a terminal
+# or break downstream tools; vertical tab, form feed, file/group/record separators, NEL and the
+# Unicode line/paragraph separators are line breaks to ``str.splitlines`` elsewhere, so they become
+# "\n" here and every module sees the same lines.
+_LINE_BREAKS = {c: "\n" for c in (0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029)}
+_CONTROLS = {c: None for c in (*range(0x00, 0x09), *range(0x0E, 0x1C), 0x1F, 0x7F, *range(0x80, 0x85), *range(0x86, 0xA0))}
+# Every other invisible format character (Unicode category Cf, as of Unicode 14): invisible math
+# operators, interlinear annotation marks and the TAG block U+E0000-E007F, which can smuggle hidden
+# ASCII ("ASCII smuggling" prompt injection) into a question that looks innocent on screen.
+_FORMAT_RANGES = (
+    (0x0600, 0x0605), (0x06DD, 0x06DD), (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x2061, 0x2064),
+    (0x206A, 0x206F), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD), (0x13430, 0x13438),
+    (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001), (0xE0020, 0xE007F),
+)
+_FORMAT = {c: None for lo, hi in _FORMAT_RANGES for c in range(lo, hi + 1)}
+_TRANSLATE = {**_CONTROLS, **_LINE_BREAKS, **_FULLWIDTH, **_SPACES, **_ZERO_WIDTH, **_BIDI, **_FORMAT, 0x09: " "}
+# Terminal escape sequences (ANSI colours, cursor moves, OSC titles) go whole, before the lone ESC
+# byte is dropped with the other controls, so no "[31m" debris is left in the text.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]{0,512}(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 _IMAGE_PLACEHOLDER = re.compile(r"在这里插入图片描述|图片描述|\[图片\]|\[image\]", re.I)
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。)）\]]+", re.I)
@@ -28,7 +50,6 @@ _URL_LINE = re.compile(
     r"(?:https?://|www\.)\S+\s*$",
     re.I,
 )
-_TRAILING_PIPE = re.compile(r"(?:\s+\|)+\s*$")
 _PIPES_ONLY = re.compile(r"^[\s|｜¦]+$")
 _LATEX_CMD = re.compile(r"\\[A-Za-z]{2,}")
 _LATEX_SYMBOLS = {
@@ -42,6 +63,9 @@ _SPACED_RUN = re.compile(r"(?<!\S)\S(?: \S)+(?!\S)")
 _DOUBLED = re.compile(r"[A-Za-z0-9\u2212+\-_^'′]{4,}")
 _GARBLED = re.compile(r"\?[A-Za-z0-9(]")
 _MULTISPACE = re.compile(r"(?<=\S) {2,}")
+# A run of 16+ of one punctuation/symbol character is a decorative rule (``=====``, ``#####``); it is
+# cut to three. Besides being noise, a 5 MB run of '#' made jieba's segmentation superlinear (minutes).
+_SYMBOL_RUN = re.compile(r"([^\w\s])\1{15,}")
 
 # Lines that are page chrome wherever they appear (kept short to spare real answers that
 # mention the same words in passing).
@@ -76,9 +100,13 @@ _FUNCTION_WORDS = frozenset("a an the is are was be of to in on for and or with 
 
 def clean_text(text: str) -> str:
     """Return ``text`` without site chrome and formula junk; see the module doc for conventions."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_TRANSLATE)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    text = text.translate(_TRANSLATE)
     text = _IMAGE_PLACEHOLDER.sub("", text)
-    lines = [_TRAILING_PIPE.sub("", ln.rstrip()) for ln in text.split("\n")]
+    text = _SYMBOL_RUN.sub(r"\1\1\1", text)
+    lines = [_strip_trailing_pipes(ln) for ln in text.split("\n")]
     lines = _join_spilled_formulas(lines)
     lines = [_repair_line(ln) for ln in lines]
     lines = _drop_chrome(lines)
@@ -91,6 +119,18 @@ def clean_text(text: str) -> str:
             continue
         out.append(ln)
     return "\n".join(out).strip("\n")
+
+
+def _strip_trailing_pipes(line: str) -> str:
+    """``text | |`` -> ``text``: drop trailing whitespace-separated pipes (table/menu debris).
+
+    Was the regex ``(?:\s+\|)+\s*$``, which backtracks from every start position: a 5 MB line of
+    spaces (or `` | | |…x``) took quadratic time, i.e. hours. This loop is linear and equivalent.
+    """
+    s = line.rstrip()
+    while s.endswith("|") and s[:-1] != s[:-1].rstrip():
+        s = s[:-1].rstrip()
+    return s
 
 
 # --------------------------------------------------------------------------- formulas
@@ -184,45 +224,77 @@ def _undouble(m: re.Match[str]) -> str:
     return s
 
 
+# A KaTeX rendering is searched for only among the last this-many tokens of a spaced run (see below).
+_MAX_RUN_TOKENS = 40
+
+
 def _dedupe_spaced_renderings(line: str) -> str:
-    """KaTeX inline scrapes: ``T e n s o r Tensor Tensor`` / ``3 × 3 3\\times 3 3×3`` -> one rendering."""
+    """KaTeX inline scrapes: ``T e n s o r Tensor Tensor`` / ``3 × 3 3\\times 3 3×3`` -> one rendering.
+
+    Bounded work per run (this used to be cubic in the run length — 400 spaced letters took 1.5 s,
+    a 5 MB line of them never finished — and rebuilt the whole line on every replacement):
+
+    * only sub-runs among the run's last ``_MAX_RUN_TOKENS`` tokens are tried; inline formulas are
+      short, and a rendering of two or more characters can only be found after the run's end, so a
+      sub-run ending far before it never matched anyway;
+    * when no two adjacent run characters occur in the text after the run, no rendering of two or
+      more characters can match, so only single characters are tried;
+    * the output is assembled in pieces instead of re-slicing the line after each replacement.
+    """
     if " " not in line.strip():
         return line
-    pos = 0
+    out: list[str] = []
+    cursor, ctx, pos, skip_at = 0, "", 0, -1
     while True:
         m = _SPACED_RUN.search(line, pos)
+        if m and m.start() == skip_at:
+            # The replaced text ended in a non-space just before here (the space after it was dropped),
+            # so a run cannot start at this position.
+            m = _SPACED_RUN.search(line, pos + 1)
         if not m:
-            return line
-        tokens = m.group(0).split(" ")
-        replaced = False
-        for s in range(len(tokens)):
-            for k in range(len(tokens) - s, 0, -1):
-                joined = "".join(tokens[s:s + k])
-                start = m.start() + sum(len(t) + 1 for t in tokens[:s])
-                end = start + len(" ".join(tokens[s:s + k]))
-                hit = _find_rendering(line, end, joined, k)
-                if hit is not None:
-                    left, right = line[:start], line[hit:]
-                    if left.endswith(" ") and (_HAS_CJK.match(left[-2:-1]) or left[-2:-1] in "([{（“-_/"):
-                        left = left[:-1]
-                    if right.startswith(" ") and _HAS_CJK.match(right[1:2]):
-                        right = right[1:]
-                    line = left + joined + right
-                    pos = len(left) + len(joined)
-                    replaced = True
-                    break
-            if replaced:
-                break
-        if not replaced:
+            out.append(line[cursor:])
+            return "".join(out)
+        found = _best_rendering(line, m)
+        if found is None:
             pos = m.end()
+            continue
+        start, hit, joined = found
+        left = line[cursor:start]
+        before = (ctx + left)[-2:-1]
+        if left.endswith(" ") and (_HAS_CJK.match(before) or before in "([{（“-_/"):
+            left = left[:-1]
+        cursor = hit
+        skip_at = -1
+        if line[hit:hit + 1] == " " and _HAS_CJK.match(line[hit + 1:hit + 2]):
+            cursor = skip_at = hit + 1
+        out += (left, joined)
+        ctx, pos = joined[-1], cursor
+
+
+def _best_rendering(line: str, m: re.Match[str]) -> tuple[int, int, str] | None:
+    """(start of the sub-run, end of its last duplicate rendering, the joined text), earliest and
+    longest sub-run first; ``None`` when no sub-run of the spaced run ``m`` is followed by one."""
+    tokens = m.group(0)[::2]  # a spaced run is single characters separated by single spaces
+    n = len(tokens)
+    first = max(0, n - _MAX_RUN_TOKENS)
+    after = line[m.end(): m.end() + 3 * (n - first) + 41]
+    multi = any(tokens[i:i + 2] in after for i in range(first, n - 1))
+    for s in range(first, n):
+        start = m.start() + 2 * s
+        for k in range(n - s if multi else 1, 0, -1):
+            joined = tokens[s:s + k]
+            hit = _find_rendering(line, start + 2 * k - 1, joined, k)
+            if hit is not None:
+                return start, hit, joined
+    return None
 
 
 def _find_rendering(line: str, end: int, joined: str, k: int) -> int | None:
     """End index of the last duplicate rendering of ``joined`` that follows position ``end``."""
-    tail = line[end:]
-    if not tail.startswith(" "):
+    # Slice only the window: copying the whole rest of the line here made long lines quadratic.
+    window = line[end: end + 3 * len(joined) + 40]
+    if not window.startswith(" "):
         return None
-    window = tail[: 3 * len(joined) + 40]
     best = None
     at = window.find(joined, 1)
     while at != -1:

@@ -24,7 +24,31 @@ from ingest.schema import ParsedDocument, ParsedQuestion
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CJK = "\u3400-\u9fff\uf900-\ufaff"
 
-_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+# A markdown heading ``## title ##``. Matched with ``_heading`` below, not as one regex: the obvious
+# ``^(#{1,6})\s+(.+?)\s*#*$`` retries ``\s*#*$`` after every character the lazy ``.+?`` takes, so
+# a long line of ``#`` or spaces after ``# `` took quadratic time (a 5 MB line: hours).
+_HEADING_START = re.compile(r"#{1,6}\s+")
+
+
+class _Heading(tuple):
+    """``group(1)`` = the hashes, ``group(2)`` = the title, like the regex match it replaces."""
+
+    def group(self, i: int) -> str:
+        return self[i - 1]
+
+
+def _heading(s: str) -> _Heading | None:
+    """Same result as ``re.match(r"^(#{1,6})\s+(.+?)\s*#*$", s)`` in linear time (lines hold no "\n")."""
+    m = _HEADING_START.match(s)
+    if not m:
+        return None
+    hashes = s[: m.end()].rstrip()
+    rest = s[m.end():]
+    if not rest:  # only whitespace after the hashes: the regex gave the title its last character
+        return _Heading((hashes, s[-1])) if m.end() - len(hashes) >= 2 else None
+    # The shortest non-empty title such that only whitespace then '#'s follow it.
+    title = rest.rstrip("#").rstrip()
+    return _Heading((hashes, title or rest[0]))
 _BOLD = re.compile(r"^\*\*(.+?)\*\*:?$")
 _MARKERS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("q", re.compile(
@@ -43,7 +67,9 @@ _INTERROGATIVE = re.compile(
     re.I,
 )
 _OPTION = re.compile(r"^([A-H])\s*[.、)]\s*(\S.*)$")
-_INLINE_OPTION = re.compile(r"(?:^|\s+)([A-H])\s*[.、)]\s*")
+# ``(?<!\s)\s+``: a bare leading ``\s+`` was retried from every position of a long whitespace run
+# (quadratic); a match can only begin where a run begins anyway, so the results are the same.
+_INLINE_OPTION = re.compile(r"(?:^|(?<!\s)\s+)([A-H])\s*[.、)]\s*")
 _KEY = re.compile(
     r"^(?:S|答案|正确答案|参考答案|正确选项|answer|ans|key)\s*[:]?\s*"
     r"([A-H](?:\s*[、,/和 ]?\s*[A-H])*)(?![A-Za-z])\s*[.。;,]?\s*(.*)$",
@@ -60,6 +86,10 @@ _LIST_ONE = re.compile(r"\(1\)|①")
 _ANSWER_START = re.compile(r"一些|一般来说|一般|通常|我们|如果|对于|由于|因为|其中|首先|主要是")
 _COPULA = re.compile(r"是指|指的是|是一种")
 _CLAUSE = re.compile(r"[,;。:]")
+
+
+# Longest question text kept as the question; see ``_split_long_question``.
+MAX_QUESTION_CHARS = 300
 
 
 @dataclass
@@ -137,6 +167,23 @@ def _split_glued(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def _split_long_question(text: str) -> tuple[str, str]:
+    """A "question" line longer than ``MAX_QUESTION_CHARS`` is a question with its answer run on (or
+    not a question at all). Keep a bounded question — up to its first ``?``, else its last clause
+    end, else a hard cut — and hand the rest on as answer text, so nothing is lost.
+
+    Unbounded, a 5 MB one-line file became a 5 MB question: tokenised twice, embedded as one chunk,
+    shown whole in every listing; ingest took minutes and a gigabyte of memory.
+    """
+    head = text[:MAX_QUESTION_CHARS]
+    cut = head.find("?") + 1
+    if not cut:
+        cut = max(head.rfind(c) for c in "。!;,") + 1
+    if cut < 4:
+        cut = MAX_QUESTION_CHARS
+    return text[:cut].strip(), text[cut:].strip()
+
+
 def _inline_next(text: str, n: int) -> int:
     """Index where the next question ``n. `` starts inside ``text`` (a run-together line), or -1."""
     m = re.search(rf"(?:(?<=[\s{_CJK}A-Za-z?。!;:)]))(?<![\d.]){n}\.\s+(?=\S)", text)
@@ -150,7 +197,7 @@ def _heading_levels(lines: list[str]) -> tuple[int, bool]:
     counts: dict[int, int] = {}
     marked = False
     for ln in lines:
-        m = _HEADING.match(ln.strip())
+        m = _heading(ln.strip())
         if m:
             counts[len(m.group(1))] = counts.get(len(m.group(1)), 0) + 1
             marked = marked or _marker(m.group(2)) is not None or _interrogative(m.group(2))
@@ -170,6 +217,10 @@ def parse_document(text: str) -> ParsedDocument:
 
     def start(question: str, kind: str, answer: str | None = None, inline: bool = False) -> None:
         nonlocal cur
+        if len(question) > MAX_QUESTION_CHARS:
+            question, rest = _split_long_question(question)
+            answer = rest + ("\n" + answer if answer else "")
+            inline = True
         cur = _Open(question=question, kind=kind, inline=inline)
         if answer:
             cur.answer.append(answer)
@@ -182,7 +233,7 @@ def parse_document(text: str) -> ParsedDocument:
             if cur is not None:
                 cur.answer.append("")
             continue
-        heading = _HEADING.match(s)
+        heading = _heading(s)
         level = len(heading.group(1)) if heading else 0
         body = heading.group(2).strip() if heading else s
         bold = _BOLD.match(body)

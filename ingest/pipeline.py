@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,7 @@ from ingest.dedupe import KeyIndex, canonical_key, record_id
 from ingest.errors import InputError
 from ingest.keypoints import key_points
 from ingest.parse import parse_document
-from ingest.read import SUPPORTED_SUFFIXES, read_document
+from ingest.read import SUPPORTED_SUFFIXES, _show, read_document
 from ingest.clean import clean_text
 from ingest.schema import IngestSummary, ParsedDocument, SkippedFile
 from ingest.store import Store
@@ -46,25 +47,35 @@ def source_name(path: Path) -> str:
         return path.as_posix()
 
 
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.3f}".rstrip("0").rstrip(".") if n < 10e6 else f"{n / 1e6:.1f}".rstrip("0").rstrip(".")
+
+
 def discover(paths: list[Path]) -> tuple[list[Path], list[SkippedFile]]:
     """Expand directories; raise for a missing path or when nothing ingestible is found."""
     files: list[Path] = []
     skipped: list[SkippedFile] = []
     for p in paths:
         p = Path(p)
-        if not p.exists():
-            raise InputError(f"找不到路径 no such file or directory: {p} — check the path")
+        try:
+            # Path.exists() raises (not returns False) for e.g. a name over 255 bytes (ENAMETOOLONG)
+            # or a path through a file (ENOTDIR is fine, ELOOP/EACCES are not): report, don't crash.
+            exists = p.exists()
+        except OSError as err:
+            raise InputError(f"无法访问 cannot access {_show(p)} ({err.strerror}) — check the path") from None
+        if not exists:
+            raise InputError(f"找不到路径 no such file or directory: {_show(p)} — check the path")
         if p.is_dir():
             found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES)
             if not found:
                 raise InputError(
-                    f"目录为空 no {'/'.join(SUPPORTED_SUFFIXES)} files in {p} — add documents or pass file paths"
+                    f"目录为空 no {'/'.join(SUPPORTED_SUFFIXES)} files in {_show(p)} — add documents or pass file paths"
                 )
             files.extend(found)
         elif p.suffix.lower() in SUPPORTED_SUFFIXES:
             files.append(p)
         else:
-            skipped.append(SkippedFile(path=str(p), reason=f"unsupported type '{p.suffix}' (use .txt .md .html)"))
+            skipped.append(SkippedFile(path=str(p), reason=f"unsupported type '{_show(p.suffix)}' (use .txt .md .html)"))
     if not files:
         raise InputError("没有可导入的文件 nothing to ingest: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
     return list(dict.fromkeys(files)), skipped
@@ -85,18 +96,50 @@ class Ingestor:
     def ingest_file(self, path: Path, summary: IngestSummary, source: str | None = None) -> bool:
         """Returns True when the store changed. Raises InputError for a file to skip."""
         source = source or source_name(path)
-        size = path.stat().st_size
+        shown = _show(path)
+        # OSError (permission denied, file vanished, name too long) used to escape as an "internal
+        # error" that aborted the whole run; a FIFO/device named x.txt made read_bytes() block forever.
+        try:
+            st = path.stat()
+        except OSError as err:
+            raise InputError(f"{shown} cannot be read ({err.strerror}) — check the path and permissions") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(f"{shown} is not a regular file — pass a file or a folder of files")
+        size = st.st_size
         if size > self.max_bytes:
+            # Bytes as well as MB: with a small limit "0.0 MB, over the 0 MB limit" said nothing.
             raise InputError(
-                f"{path} is {size / 1e6:.1f} MB, over the {self.max_bytes / 1e6:.0f} MB limit — "
-                f"raise MIANSHI_MAX_FILE_MB or split the file"
+                f"{shown} is {_mb(size)} MB ({size:,} bytes), over the {_mb(self.max_bytes)} MB limit "
+                f"({self.max_bytes:,} bytes) — raise MIANSHI_MAX_FILE_MB or split the file"
             )
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise InputError(f"{shown} cannot be read ({err.strerror}) — check permissions") from None
+        sha = hashlib.sha256(data).hexdigest()
         row = self.store.db.execute("SELECT sha256 FROM files WHERE path=?", (source,)).fetchone()
         if row and row[0] == sha:
             summary.unchanged += 1
             return False
-        doc = parse_document(clean_text(read_document(path, self.max_bytes)))
+        try:
+            text = clean_text(read_document(path, self.max_bytes))
+            if not text.strip():
+                # Used to be stored as an empty "passage" record that could only ever match nothing.
+                raise InputError(
+                    f"{shown} has no text left once page chrome (menus, ads, links, control characters) is "
+                    f"removed — nothing to store"
+                )
+            doc = parse_document(text)
+        except (InputError, MemoryError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            # A bug in reading/cleaning/parsing one document must not abort a run over many files
+            # (and leave the files already committed without vectors or BM25): skip it, loudly. Store
+            # errors are not caught here: they come from _write, below.
+            raise InputError(
+                f"{shown} could not be parsed ({type(exc).__name__}: {_show(exc)}) — "
+                f"please report this file as a mianshi bug; it was skipped"
+            ) from exc
         self._write(source, sha, size, doc, summary)
         return True
 

@@ -54,6 +54,14 @@ _BLANKS = re.compile(r"\n{3,}")
 _MD_HEADING = re.compile(r"^#{1,6} \S", re.M)
 
 
+def _show(path: Path | str) -> str:
+    """A path for a one-line message: control characters (a newline in a file name) escaped."""
+    text = str(path)
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
 def _mb(n: float) -> str:
     return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
 
@@ -63,35 +71,40 @@ def read_document(path: Path, max_bytes: int) -> str:
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise InputError(
-            f"{path} has unsupported type '{path.suffix or '(none)'}' — "
+            f"{_show(path)} has unsupported type '{path.suffix or '(none)'}' — "
             f"convert it to one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
     try:
         size = path.stat().st_size
     except FileNotFoundError:
-        raise InputError(f"{path} does not exist — check the path") from None
+        raise InputError(f"{_show(path)} does not exist — check the path") from None
     except OSError as err:
-        raise InputError(f"{path} cannot be read ({err.strerror}) — check the path and permissions") from None
+        raise InputError(f"{_show(path)} cannot be read ({err.strerror}) — check the path and permissions") from None
     if not path.is_file():
-        raise InputError(f"{path} is not a regular file — pass a file or a folder of files")
+        raise InputError(f"{_show(path)} is not a regular file — pass a file or a folder of files")
     if size > max_bytes:
         raise InputError(
-            f"{path} is {_mb(size)} MB, over the {_mb(max_bytes)} MB limit — "
+            f"{_show(path)} is {_mb(size)} MB, over the {_mb(max_bytes)} MB limit — "
             f"raise MIANSHI_MAX_FILE_MB or split the file"
         )
     try:
         data = path.read_bytes()
     except OSError as err:
-        raise InputError(f"{path} cannot be read ({err.strerror}) — check permissions") from None
+        raise InputError(f"{_show(path)} cannot be read ({err.strerror}) — check permissions") from None
     if not data.strip():
-        raise InputError(f"{path} is empty — add content to it or remove it from the input")
+        raise InputError(f"{_show(path)} is empty — add content to it or remove it from the input")
     _reject_binary(path, data)
     text = _decode(path, data)
     if path.suffix.lower() in HTML_SUFFIXES:
-        text = html_to_text(text)
+        html, text = text, html_to_text(text)
+        if not text.strip() and _tag_depth(html) > _MAX_HTML_DEPTH:
+            raise InputError(
+                f"{_show(path)} nests its tags more than {_MAX_HTML_DEPTH} levels deep, beyond what the HTML "
+                f"parser reads, so no text could be extracted — save the page as .txt or simplify it"
+            )
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
-        raise InputError(f"{path} has no readable text — it may be an empty page or only scripts/images")
+        raise InputError(f"{_show(path)} has no readable text — it may be an empty page or only scripts/images")
     return text
 
 
@@ -99,17 +112,19 @@ def _reject_binary(path: Path, data: bytes) -> None:
     for magic, what in _MAGIC:
         if data.startswith(magic):
             raise InputError(
-                f"{path} looks like {what}, not text — save it as .txt, .md or .html first"
+                f"{_show(path)} looks like {what}, not text — save it as .txt, .md or .html first"
             )
     if any(data.startswith(bom) for bom, enc in _BOMS if enc.startswith("utf-16") or enc == "utf-32"):
         return  # UTF-16/32 legitimately contain NUL bytes
+    if _utf16_without_bom(data) is not None:
+        return  # ... and so does UTF-16 saved without a BOM, which used to be rejected as "binary"
     head = data[:8192]
     if b"\x00" in head:
-        raise InputError(f"{path} contains NUL bytes, so it is a binary file, not text — convert it to text first")
+        raise InputError(f"{_show(path)} contains NUL bytes, so it is a binary file, not text — convert it to text first")
     bad = sum(1 for b in head if b in _CONTROL)
     if bad > max(4, len(head) // 20):
         raise InputError(
-            f"{path} is mostly non-text control bytes ({bad} of {len(head)}) — convert it to text first"
+            f"{_show(path)} is mostly non-text control bytes ({bad} of {len(head)}) — convert it to text first"
         )
 
 
@@ -120,6 +135,9 @@ def _decode(path: Path, data: bytes) -> str:
                 return data.decode(enc)
             except UnicodeDecodeError:
                 break
+    text = _utf16_without_bom(data)
+    if text is not None:
+        return text
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -141,9 +159,45 @@ def _decode(path: Path, data: bytes) -> str:
         if _plausible(text):
             return text
     raise InputError(
-        f"{path} is not in a text encoding mianshi can read (tried UTF-8, GB18030, Big5 and detection) — "
+        f"{_show(path)} is not in a text encoding mianshi can read (tried UTF-8, GB18030, Big5 and detection) — "
         f"re-save it as UTF-8"
     )
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """Text of UTF-16 saved without a BOM, recognised by its NUL bytes: every ASCII character (digits,
+    punctuation, newlines) has a NUL high byte, always on the same side of each byte pair, while a
+    binary file has NULs on both sides. ``None`` when ``data`` does not look like that."""
+    if len(data) % 2 or b"\x00" not in data[:8192]:
+        return None
+    head = data[:8192]
+    half = len(head) // 2
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    for enc, nuls, other in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if nuls >= max(2, half // 20) and other <= half // 100:
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                continue
+            if _plausible(text):
+                return text
+    return None
+
+
+_MAX_HTML_DEPTH = 255  # libxml2's nesting limit without XML_PARSE_HUGE; deeper content is dropped
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)[^<>]*?(/?)>")
+_VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
+
+
+def _tag_depth(html: str) -> int:
+    """Deepest tag nesting, roughly (unclosed ``<p>`` count as open); linear, only used for messages."""
+    depth = best = 0
+    for m in _TAG.finditer(html):
+        if m.group(3) or m.group(2).lower() in _VOID:
+            continue
+        depth = max(0, depth - 1) if m.group(1) else depth + 1
+        best = max(best, depth)
+    return best
 
 
 def _plausible(text: str) -> bool:
@@ -157,9 +211,18 @@ def _plausible(text: str) -> bool:
     return odd <= len(text) // 50
 
 
+# Characters XML (and so lxml) refuses: C0 controls other than tab/LF/CR, and the non-characters.
+_XML_INCOMPATIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def html_to_text(html: str) -> str:
     """Main text of an HTML page as light markdown (``# heading``, ``- item``, blank-line paragraphs)."""
     import trafilatura  # heavy import, only needed for HTML
+
+    # A page with a stray control character (e.g. "\x1f" in a heading) made lxml raise ValueError
+    # ("All strings must be XML compatible") out of the fallback extractor: a crash, not a skip.
+    # They are never text, and clean_text drops them anyway.
+    html = _XML_INCOMPATIBLE.sub("", html)
 
     text = trafilatura.extract(
         html,
@@ -188,6 +251,10 @@ def _fallback_html_text(html: str) -> str:
     try:
         root = lxml.html.fromstring(html)
     except (ValueError, lxml.etree.ParserError):
+        return ""
+    if not isinstance(root.tag, str):
+        # A page that is only text and a comment ("&nbsp<!--") parses to an HtmlComment, whose
+        # text_content() raised ValueError ("not an XML element"): a crash, not a skip.
         return ""
     for el in list(root.iter(*_DROP_TAGS)):
         el.drop_tree()
