@@ -80,6 +80,11 @@ def _ctx(store: Optional[Path]):
     return build_context(store)
 
 
+def _printable(text: str) -> str:
+    """File names may hold newlines or escapes: show them escaped so each message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _emit(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
@@ -153,9 +158,10 @@ def ingest(
             f"{summary.chunks_embedded} chunks embedded, {summary.chunks_removed} removed"
         )
         for p in summary.plain_docs:
-            err.print(f"  注意 note: no Q&A recognised in {p} — stored as plain text for lookup")
+            err.print(f"  注意 note: no Q&A recognised in {_printable(p)} — stored as plain text for lookup",
+                      markup=False, highlight=False)
         for sk in summary.skipped:
-            err.print(f"  跳过 skipped {sk.path}: {sk.reason}")
+            err.print(f"  跳过 skipped {_printable(sk.path)}: {sk.reason}", markup=False, highlight=False)
     if summary.files == 0:
         raise typer.Exit(2)
 

@@ -75,6 +75,7 @@ _STOP = set(
     "how why does do in on for and or with be it this that which can you your i me we".split()
 )
 _NON_TOKEN = re.compile(r"^[\W_]+$")
+SEGMENT = 2000
 
 
 class Tokenizer:
@@ -103,8 +104,12 @@ class Tokenizer:
         return text
 
     def tokens(self, text: str) -> list[str]:
+        text = self.normalize(text)
+        words: list[str] = []
         with self._lock:  # jieba's Tokenizer is not thread-safe while it lazily initialises
-            words = self._jieba.lcut_for_search(self.normalize(text))
+            # jieba slows down faster than linearly on very long unbroken runs: feed it bounded pieces.
+            for i in range(0, len(text), SEGMENT):
+                words.extend(self._jieba.lcut_for_search(text[i : i + SEGMENT]))
         out = []
         for w in words:
             w = w.strip()
