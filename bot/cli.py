@@ -297,6 +297,7 @@ def serve(
     """
     from bot.app import launch
 
+    err.print(f"面试 Mianshi: http://{host}:{port}  (Ctrl+C 停止 to stop)", markup=False, highlight=False)
     launch(_ctx(store), host=host, port=port)
 
 
