@@ -21,7 +21,7 @@ NOT_FOUND_ZH = "题库中没有找到相关问题。"
 NOT_FOUND_EN = "The question bank has nothing on this."
 
 
-FEATURES = ("dense", "question_dense", "coverage", "log_bm25", "missing_idf")
+FEATURES = ("dense", "question_dense", "coverage", "log_bm25", "missing_idf", "unknown_names")
 
 
 class Calibration(Strict):
@@ -37,7 +37,7 @@ class Calibration(Strict):
 
 
 def features(c: Candidate) -> list[float]:
-    return [c.dense, c.question_dense, c.coverage, math.log1p(c.bm25), c.missing_idf]
+    return [c.dense, c.question_dense, c.coverage, math.log1p(c.bm25), c.missing_idf, float(c.unknown_names)]
 
 
 def relevance(c: Candidate, cal: Calibration) -> float:

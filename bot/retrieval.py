@@ -8,6 +8,7 @@ abstention decision in ``bot.ask``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ingest import lexical
@@ -15,6 +16,8 @@ from ingest.schema import Hit, Record
 from ingest.store import Store
 
 RRF_K = 60
+# A Latin token with a capital after its first letter or a digit: GBDT, XGBoost, LoRA, YOLOv3, ResNet50.
+_NAME = re.compile(r"(?<![A-Za-z0-9-])(?=[A-Za-z0-9-]*(?:[A-Za-z][A-Z]|\d))[A-Za-z][A-Za-z0-9-]+(?![A-Za-z0-9-])")
 
 
 @dataclass
@@ -26,6 +29,7 @@ class Candidate:
     bm25: float = 0.0
     coverage: float = 0.0
     missing_idf: float = 0.0
+    unknown_names: int = 0
     features: dict = field(default_factory=dict)
 
     def hit(self) -> Hit:
@@ -89,6 +93,7 @@ class Retriever:
         records = {r.id: r for r in self.store.get_records(top[: k * 3])}
         lex_score = dict(lex_hits)
         qset = set(qtokens)
+        unknown = self._unknown_names(query)
         rtokens = self.store.tokens_for(list(records))
         out: list[Candidate] = []
         for rid in top:
@@ -104,6 +109,7 @@ class Retriever:
                     bm25=lex_score.get(rid, 0.0),
                     coverage=self._coverage(qset, rtokens.get(rid, set())),
                     missing_idf=max((self.lex.idf(t) for t in qset - rtokens.get(rid, set())), default=0.0),
+                    unknown_names=unknown,
                 )
             )
             if len(out) == k:
@@ -122,6 +128,20 @@ class Retriever:
         lex = self.lex
         total = sum(lex.idf(t) for t in qset)
         return sum(lex.idf(t) for t in qset & rtokens) / total if total else 0.0
+
+    def _unknown_names(self, query: str) -> int:
+        """How many model/method names in the query (XGBoost, LoRA, YOLOv3, GBDT) the bank never mentions.
+
+        Names are Latin tokens written with capitals or digits; ordinary English words are not counted,
+        since a colloquial query is full of words the bank does not use. A name the bank has never seen
+        is strong evidence that the question is about something the bank does not cover.
+        """
+        vocab = self.lex.vocab
+        count = 0
+        for name in set(_NAME.findall(query)):
+            if not any(t in vocab for t in self.tokenizer.tokens(name)):
+                count += 1
+        return count
 
     def _roles(self, chunk_ids: list[str]) -> dict[str, str]:
         if not chunk_ids:
