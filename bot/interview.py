@@ -7,6 +7,14 @@ step takes a state and returns a new one; when grading fails the input state
 is untouched and the answer is kept in ``pending_answer`` to retry.
 
 Messages are plain text: whoever renders them must escape them.
+
+With an LLM (``roles``, a ``bot.llm_roles.LLMRoles``) the interviewer *words* things like a person: the
+feedback shown after an answer and the follow-up question. The program still decides everything else —
+the score (the offline grade, moved toward an LLM judge by at most ``roles.score_bound``, 0 by default),
+whether to follow up and on which point, when to move on. What is stored in history is the program's:
+the (combined) score and the grader's own feedback, which names the rubric level and the covered and
+missing key points in a fixed form that Progress and the Anki export rely on; the LLM's reply is how it
+was said, shown in the chat only. Any LLM failure falls back to the offline text with a visible notice.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import random
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Callable, Literal, Protocol
 
 from pydantic import Field
 
@@ -25,6 +33,9 @@ from bot.retrieval import reference_text
 from ingest.errors import InputError
 from ingest.schema import Grade, Record, Strict
 from ingest.store import Store
+
+if TYPE_CHECKING:  # the offline path never imports the LLM layer
+    from bot.llm_roles import LLMRoles
 
 Kinds = Literal["open", "choice", "mixed"]
 Mode = Literal["random", "topic", "review"]
@@ -154,11 +165,13 @@ class InterviewEngine:
     """Runs interviews over a store.
 
     Pass ``grader_factory`` instead of ``grader`` to load the grading model on the first answer, which keeps
-    the web app's cold start free of it.
+    the web app's cold start free of it. Likewise ``roles`` (LLM wording; None = offline) or ``roles_factory``,
+    which may start a local model server: it runs once, on first use or from ``warm_roles()``.
     """
 
     def __init__(self, store: Store, grader: Grader | None = None, history: History | None = None, *,
-                 grader_factory: Callable[[], Grader] | None = None) -> None:
+                 grader_factory: Callable[[], Grader] | None = None, roles: LLMRoles | None = None,
+                 roles_factory: Callable[[], LLMRoles] | None = None) -> None:
         if grader is None and grader_factory is None:
             raise ValueError("InterviewEngine needs a grader or a grader_factory")
         self.store = store
@@ -168,6 +181,10 @@ class InterviewEngine:
         # The grader's embedding caches are not thread-safe, and grading is CPU-bound anyway: one at a time.
         self._grade_lock = threading.Lock()
         self.history = history
+        self._roles = roles
+        self._roles_factory = roles_factory
+        self._roles_lock = threading.Lock()
+        self.roles_error: str | None = None  # why the LLM backend could not be built; the engine is then offline
 
     @property
     def grader(self) -> Grader:
@@ -176,6 +193,54 @@ class InterviewEngine:
                 if self._grader is None:
                     self._grader = self._factory()
         return self._grader
+
+    # --- LLM roles ----------------------------------------------------------------------
+    @property
+    def roles(self) -> LLMRoles | None:
+        """The LLM roles, building them on first use (may block while a local model server starts).
+
+        A factory that fails is not retried: every answer would otherwise wait for another failed start.
+        The engine stays offline and ``roles_error`` says why.
+        """
+        if self._roles is None and self._roles_factory is not None:
+            with self._roles_lock:
+                if self._roles is None and self._roles_factory is not None:
+                    try:
+                        self._roles = self._roles_factory()
+                    except Exception as exc:  # a missing model, a server that did not come up, a bad setting
+                        self.roles_error = _err(exc)
+                    finally:
+                        self._roles_factory = None
+        return self._roles
+
+    def roles_status(self) -> tuple[Literal["offline", "starting", "ready", "failed"], str]:
+        """Where the LLM backend stands, without waiting for it: (state, label or error) for the UI."""
+        if self._roles is not None and self._roles.enabled:
+            return "ready", self._roles.label
+        if self.roles_error:
+            return "failed", self.roles_error
+        if self._roles_factory is not None:
+            return "starting", ""
+        return "offline", ""
+
+    def active_roles(self) -> tuple[LLMRoles | None, str | None]:
+        """The roles to use for one step, and why there are none (``llm_starting`` / ``llm_failed``) if that is
+        worth telling the user. Never waits on a start-up another thread (the warm-up) is running: that step
+        just stays offline."""
+        if self._roles is None and self._roles_factory is not None and self._roles_lock.locked():
+            return None, "llm_starting"
+        roles = self.roles
+        if roles is not None and roles.enabled:
+            return roles, None
+        return None, ("llm_failed" if self.roles_error else None)
+
+    def warm_roles(self) -> threading.Thread | None:
+        """Build the roles on a daemon thread (the web app calls this at launch so the first page never waits)."""
+        if self._roles_factory is None:
+            return None
+        t = threading.Thread(target=lambda: self.roles, name="mianshi-llm-warmup", daemon=True)
+        t.start()
+        return t
 
     # --- setup --------------------------------------------------------------------------
     def pool(self, kinds: Kinds = "mixed", topics: list[str] | None = None) -> list[Record]:
@@ -289,16 +354,28 @@ class InterviewEngine:
             iv.messages.append(Message(role="assistant", kind="error", text=iv.t("grade_error", err=_err(exc))))
             return iv
         new.pending_answer = None
+        # The LLM is asked only after the grade exists, outside the grade lock (it is slow and other sessions
+        # may grade meanwhile); its failures never raise out of here, so the graded answer is always kept.
+        voice = _Voice(self, new)
         if new.phase == "follow_up":
-            self._record(new, rec, text, grade, follow_up=True)
+            question = new.follow_up_question or new.follow_up_point or ""
+            shown = voice.feedback(question, text, grade, new.follow_up_point or "")
+            self._record(new, rec, text, grade, follow_up=True, shown=shown)
+            voice.flush_notices()
             self._reveal(new, rec)
             self._advance(new)
         else:
-            turn = self._record(new, rec, text, grade)
+            if rec.kind == "open":
+                grade = voice.score(rec.question, text, reference_text(rec), grade)
+                shown = voice.feedback(rec.question, text, grade, reference_text(rec))
+            else:
+                shown = None  # a choice's feedback is a fact (what was chosen, what is right): no rewording
+            turn = self._record(new, rec, text, grade, shown=shown)
             point = self._follow_up_point(rec, grade, turn)
             if point:
-                self._ask_follow_up(new, point, grade)
+                self._ask_follow_up(new, point, grade, voice=voice, answer=text)
             else:
+                voice.flush_notices()
                 self._reveal(new, rec)
                 self._advance(new)
         self._flush(new)
@@ -407,7 +484,9 @@ class InterviewEngine:
             return self.grader.grade(iv.follow_up_question or point, text, [point], kind="open",
                                      reference_ids=[rec.id], key_points=[point])
 
-    def _record(self, iv: Interview, rec: Record, text: str, grade: Grade, *, follow_up: bool = False) -> Turn:
+    def _record(self, iv: Interview, rec: Record, text: str, grade: Grade, *, follow_up: bool = False,
+                shown: str | None = None) -> Turn:
+        """Store the turn with the grader's feedback; the chat shows ``shown`` (the LLM's wording) if given."""
         lang = iv.config.lang
         score, level = grade.score, grade.level
         hinted = bool(iv.hints) and not follow_up
@@ -425,9 +504,16 @@ class InterviewEngine:
             created_at=_now(),
         )
         iv.turns.append(turn)
-        # The grader's feedback already names the rubric level, what was covered and what is missing.
+        # The grader's feedback already names the rubric level, what was covered and what is missing. The LLM's
+        # reply may leave the missing points out, so the program's list follows it.
+        text_shown = grade.feedback.strip()
+        if shown is not None:
+            text_shown = shown.strip()
+            if grade.key_points_missed:
+                text_shown += "\n" + iv.t("missed_line", points=("；" if lang == "zh" else "; ").join(
+                    _short(p, 40) for p in grade.key_points_missed[:4]))
         key = "fu_grade_title" if follow_up else "grade_title"
-        iv.messages.append(Message(role="assistant", kind="grade", text=grade.feedback.strip(),
+        iv.messages.append(Message(role="assistant", kind="grade", text=text_shown,
                                    title=iv.t(key, score=fmt_score(score), level=turn.level_name)))
         return turn
 
@@ -442,11 +528,17 @@ class InterviewEngine:
         ordered = [p for p in rec.key_points if p in missed] or grade.key_points_missed
         return ordered[0]
 
-    def _ask_follow_up(self, iv: Interview, point: str, grade: Grade) -> None:
+    def _ask_follow_up(self, iv: Interview, point: str, grade: Grade, *, voice: "_Voice | None" = None,
+                       answer: str = "") -> None:
         if grade.key_points_hit:
             q = iv.t("fu_with_hit", hit=_short(grade.key_points_hit[0], 30), point=_short(point, 80))
         else:
             q = iv.t("fu_plain", point=_short(point, 80))
+        if voice is not None:
+            rec = iv.current
+            # The program chose the point and that there is a follow-up; the LLM only words the question.
+            q = voice.follow_up(rec.question if rec else "", answer, point, q)
+            voice.flush_notices()
         iv.phase = "follow_up"
         iv.follow_up_point = point
         iv.follow_up_question = q
@@ -502,6 +594,65 @@ class InterviewEngine:
             except Exception as exc:
                 iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))
                 return
+
+
+class _Voice:
+    """The LLM roles for one interview step, with their failures turned into notices.
+
+    Each call returns the text to show: the LLM's when it produced a valid one, else the offline text. Once a
+    call has used up the backend's whole deadline, the rest of the step stays offline: the candidate should
+    not wait for a second timeout before seeing the grade.
+    """
+
+    def __init__(self, engine: InterviewEngine, iv: Interview) -> None:
+        self.iv = iv
+        self.notices: list[str] = []
+        self.roles: LLMRoles | None = None
+        self.slow = False
+        if engine._roles is None and engine._roles_factory is None and engine.roles_error is None:
+            return  # offline engine: nothing to do, no lock touched
+        self.roles, why = engine.active_roles()
+        if why == "llm_failed":
+            note = iv.t(why, err=engine.roles_error or "")
+            if not any(m.text == note for m in iv.messages):  # once per interview, not after every answer
+                self.notices.append(note)
+        elif why:
+            self.notices.append(iv.t(why))
+
+    def _run(self, call: Callable[[LLMRoles], object]):
+        if self.roles is None or self.slow:
+            return None
+        try:
+            r = call(self.roles)
+        except Exception as exc:  # roles return fallbacks rather than raise; a bug there must not cost an answer
+            self.notices.append(self.iv.t("llm_error", err=_err(exc)))
+            self.slow = True
+            return None
+        notice = getattr(r, "notice", None)
+        if notice:
+            self.notices.append(notice)
+        llm = self.roles.llm
+        if llm is not None and getattr(r, "seconds", 0.0) >= llm.timeout:
+            self.slow = True
+        return r
+
+    def score(self, question: str, answer: str, reference: str, grade: Grade) -> Grade:
+        r = self._run(lambda roles: roles.score(question, answer, reference, grade))
+        return r.grade if r is not None else grade
+
+    def feedback(self, question: str, answer: str, grade: Grade, reference: str) -> str | None:
+        """The LLM's reply, or None to show the grader's own feedback."""
+        r = self._run(lambda roles: roles.feedback(question, answer, grade, reference))
+        return r.text if r is not None and r.used_llm else None
+
+    def follow_up(self, question: str, answer: str, point: str, fallback: str) -> str:
+        r = self._run(lambda roles: roles.follow_up(question, answer, point, fallback=fallback))
+        return r.text if r is not None and r.used_llm else fallback
+
+    def flush_notices(self) -> None:
+        for n in dict.fromkeys(self.notices):
+            self.iv.messages.append(Message(role="assistant", kind="info", text=n))
+        self.notices.clear()
 
 
 def _turn_id(iv: Interview, follow_up: bool) -> str:

@@ -40,6 +40,10 @@ TEXT: dict[str, dict[str, str]] = {
         "weakest": "最需要加强的题目：",
         "nothing": "这次没有回答任何题目。",
         "over": "面试已经结束，可以在上方重新开始。",
+        "missed_line": "缺少的要点：{points}",
+        "llm_starting": "语言模型还在启动，这一步先用离线点评。",
+        "llm_failed": "语言模型启动失败（{err}），本次面试使用离线模式。",
+        "llm_error": "语言模型出错（{err}），已改用离线结果。",
     },
     "en": {
         "welcome": "Hello, {user}! This interview has {n} questions ({mode}). After each answer I give a score, "
@@ -71,5 +75,9 @@ TEXT: dict[str, dict[str, str]] = {
         "weakest": "Questions to work on:",
         "nothing": "No questions were answered this time.",
         "over": "The interview is over; start a new one above.",
+        "missed_line": "Missing: {points}",
+        "llm_starting": "The language model is still starting; this step uses the offline feedback.",
+        "llm_failed": "The language model could not start ({err}); this interview runs offline.",
+        "llm_error": "The language model failed ({err}); showing the offline result.",
     },
 }
