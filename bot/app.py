@@ -19,6 +19,8 @@ LANGS = ["中文", "English"]
 CSS = """
 #header { align-items: center; }
 #title h2 { margin: 0; }
+#llm-badge { font-size: 0.8em; opacity: 0.75; }
+#llm-badge p { margin: 0; }
 .gradio-container { padding-top: 6px !important; }
 """
 
@@ -32,7 +34,11 @@ class Services:
 
         self.ctx = ctx
         self.history = History(ctx.store_dir)
-        self.engine = InterviewEngine(ctx.store, history=self.history, grader_factory=self._make_grader)
+        # Reading ctx.llm_roles builds the backend (``local`` starts a model server), so the engine gets a
+        # factory: it runs on a warm-up thread at launch, or on first use, never while serving the first page.
+        self.llm_on = (ctx.settings.llm or "none").strip().lower() != "none"
+        self.engine = InterviewEngine(ctx.store, history=self.history, grader_factory=self._make_grader,
+                                      roles_factory=(lambda: ctx.llm_roles) if self.llm_on else None)
         self.write_lock = threading.Lock()  # one ingest or removal at a time: SQLite has one writer
         self._cal = None
 
@@ -102,7 +108,10 @@ def build_app(ctx: Context):
         demo.mianshi_services = svc  # tests and launch() reach the history through the app
         iv_state = gr.State(None)
         with gr.Row(equal_height=True, elem_id="header"):
-            title = reg(gr.Markdown(L["title"], elem_id="title"), "title", "value")
+            with gr.Column(scale=1, min_width=360):
+                title = reg(gr.Markdown(L["title"], elem_id="title"), "title", "value")
+                # Which backend answers, under the title: offline, starting, its label, or why it failed.
+                badge = gr.Markdown(V.llm_badge(*svc.engine.roles_status(), "zh"), elem_id="llm-badge")
             user = reg(gr.Textbox(label=L["user"], placeholder=L["user_ph"], max_length=40, scale=0, min_width=320,
                                   show_label=False, container=False, elem_id="user-name"), "user")
             lang = gr.Radio(LANGS, value=LANGS[0], label="语言 Language", scale=0, min_width=210, show_label=False,
@@ -239,8 +248,68 @@ def build_app(ctx: Context):
                 msgs.append({"role": "assistant", "content": V.esc(f"查询出错 lookup failed: {type(exc).__name__}: {exc}")})
             return msgs, ""
 
-        ask_btn.click(on_ask, [ask_box, ask_chat, lang], [ask_chat, ask_box])
-        ask_box.submit(on_ask, [ask_box, ask_chat, lang], [ask_chat, ask_box])
+        def on_ask_llm(query, msgs, lng):
+            """Like ``on_ask``, then the LLM composes the answer from the same references, streamed into the
+            chat; its final text (or the extractive answer after a fallback) replaces what was streamed."""
+            from bot.ask import AskResult
+
+            msgs = list(msgs or [])
+            if not query or not query.strip():
+                yield msgs, query
+                return
+            lc = V.lang_code(lng)
+            msgs.append({"role": "user", "content": V.esc(query.strip())})
+            try:
+                res = svc.ask(query)
+            except Exception as exc:  # the model or store failed: say so in the chat, keep the conversation
+                msgs.append({"role": "assistant", "content": V.esc(f"查询出错 lookup failed: {type(exc).__name__}: {exc}")})
+                yield msgs, ""
+                return
+            roles, why = svc.engine.active_roles()
+            if roles is None:
+                note = V.interview_note(why, lc, err=svc.engine.roles_error or "") if why else None
+                msgs.append({"role": "assistant", "content": V.ask_reply(res, lc) + V.notice(note)})
+                yield msgs, ""
+                return
+            msgs.append({"role": "assistant", "content": "…"})
+            yield msgs, ""
+            streamed, final, note = "", None, None
+            try:
+                for ev in roles.stream_lookup(query, res):
+                    if isinstance(ev, str):
+                        streamed += ev
+                        msgs[-1] = {"role": "assistant", "content": V.esc(streamed)}
+                        yield msgs, ""
+                    else:
+                        final = ev
+            except Exception as exc:  # roles fall back rather than raise; a bug there must not lose the lookup
+                note = V.interview_note("llm_error", lc, err=f"{type(exc).__name__}: {exc}")
+            text = final.text if final is not None else res.answer
+            note = note or (final.notice if final is not None else None)
+            shown = AskResult(answer=text, sources=res.sources, grounded=res.grounded)
+            msgs[-1] = {"role": "assistant", "content": V.ask_reply(shown, lc) + V.notice(note)}
+            yield msgs, ""
+
+        # Offline the handler stays the plain function it always was; with an LLM it streams.
+        ask_fn = on_ask_llm if svc.llm_on else on_ask
+        ask_btn.click(ask_fn, [ask_box, ask_chat, lang], [ask_chat, ask_box], api_name="ask")
+        ask_box.submit(ask_fn, [ask_box, ask_chat, lang], [ask_chat, ask_box], api_name="ask_enter")
+
+        # --- LLM badge ---------------------------------------------------------------------
+        def on_badge(lng):
+            return V.llm_badge(*svc.engine.roles_status(), V.lang_code(lng))
+
+        lang.change(on_badge, [lang], [badge], api_name="llm_badge")
+        if svc.llm_on:
+            # Poll while the backend starts, then stop: the badge turns from "starting" to its label or error.
+            timer = gr.Timer(2.0, active=True)
+
+            def on_tick(lng):
+                state = svc.engine.roles_status()[0]
+                return on_badge(lng), gr.Timer(active=state == "starting")
+
+            timer.tick(on_tick, [lang], [badge, timer], show_progress="hidden")
+            demo.load(on_badge, [lang], [badge])
 
         # --- progress ----------------------------------------------------------------------
         def on_refresh(name, lng):
@@ -359,6 +428,7 @@ def launch(ctx: Context, host: str = "127.0.0.1", port: int = 7860, *, block: bo
     """Serve the app. ``block=False`` returns the running Blocks (tests stop it with ``.close()``)."""
     demo = build_app(ctx)
     demo.queue(default_concurrency_limit=4)
+    demo.mianshi_services.engine.warm_roles()  # a local model server starts beside, not before, the first page
     demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True,
                 footer_links=[], css=CSS, max_file_size=f"{ctx.settings.max_file_mb:g}mb", prevent_thread_lock=not block)
     return demo

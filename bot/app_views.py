@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.ask import AskResult
 from bot.history import QuestionStat, TopicStat, TrendPoint
 from bot.interview import Interview, Message, Summary, fmt_score
+from bot.interview_text import TEXT
 from ingest.errors import InputError
 from ingest.read import SUPPORTED_SUFFIXES
 
@@ -43,6 +44,8 @@ LABELS: dict[str, dict[str, str]] = {
         "m_random": "随机", "m_topic": "按主题", "m_review": "复习（到期和薄弱优先）",
         "col_question": "题目", "col_avg": "平均分", "col_last": "最近得分", "col_times": "次数", "col_due": "复习时间",
         "col_source": "来源", "col_records": "题目数", "col_time": "导入时间",
+        "llm_offline": "离线模式（未接大模型）", "llm_starting": "大模型启动中…", "llm_ready": "大模型：{label}",
+        "llm_failed": "大模型不可用，离线模式（{err}）",
     },
     "en": {
         "title": "## Mianshi · deep-learning interview practice",
@@ -64,6 +67,8 @@ LABELS: dict[str, dict[str, str]] = {
         "m_random": "Random", "m_topic": "By topic", "m_review": "Review (due and weak first)",
         "col_question": "Question", "col_avg": "Average", "col_last": "Last", "col_times": "Attempts", "col_due": "Due",
         "col_source": "Source", "col_records": "Records", "col_time": "Ingested",
+        "llm_offline": "Offline mode (no LLM)", "llm_starting": "LLM starting…", "llm_ready": "LLM: {label}",
+        "llm_failed": "LLM unavailable, offline mode ({err})",
     },
 }
 
@@ -96,6 +101,22 @@ def chat_messages(iv: Interview | None) -> list[dict]:
         else:
             out.append(msg)
     return out
+
+
+def llm_badge(state: str, detail: str, lang: str) -> str:
+    """The header's one line on which backend answers: offline, starting, its label, or why it failed."""
+    text = LABELS[lang][f"llm_{state}"].format(label=detail, err=detail[:80])
+    return f"<span title=\"{html.escape(detail, quote=True)}\">{esc(text)}</span>" if detail else esc(text)
+
+
+def interview_note(key: str, lang: str, **kw) -> str:
+    """An interviewer's message (``bot.interview_text``) outside an interview, e.g. in the Ask tab."""
+    return TEXT[lang][key].format(**kw)
+
+
+def notice(text: str | None) -> str:
+    """A fallback notice under a reply, set apart and escaped like everything else."""
+    return f"\n\n*{esc(text)}*" if text else ""
 
 
 def ask_reply(result: AskResult, lang: str) -> str:

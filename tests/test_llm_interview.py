@@ -171,7 +171,7 @@ def test_broken_backend_falls_back_and_the_interview_goes_on(failure, fresh_fake
                                                              seeded):
     qid, partial, other = seeded
     fresh_fake.mode = "garbage" if failure == "garbage" else "sleep"
-    fresh_fake.delay = 5.0
+    fresh_fake.delay = 2.5  # over the 1 s timeout, short enough that abandoned requests finish soon
     roles = _openai_roles(fresh_fake, timeout=1, retries=1)
     engine = InterviewEngine(e5_context.store, grader, history, roles=roles)
     user = f"llm-{failure}"
@@ -187,7 +187,7 @@ def test_broken_backend_falls_back_and_the_interview_goes_on(failure, fresh_fake
     assert iv.phase == "follow_up" and iv.messages[-1].text == iv.follow_up_question  # the template
     if failure == "slow":
         # One timeout per step: after the feedback call used its whole deadline the follow-up is not tried.
-        assert len(fresh_fake.requests) == 1 and took < 1 + 2 + 6, took
+        assert len(fresh_fake.requests) == 1 and took < 1 + 2 + 4, took
     iv = engine.submit(iv, iv.follow_up_point)
     iv = engine.submit(iv, partial)  # the next question is graded and the interview goes on
     if iv.phase == "follow_up":
@@ -214,3 +214,65 @@ def test_backend_that_cannot_start_leaves_the_engine_offline(e5_context, grader,
     assert engine.roles_status() == ("failed", "RuntimeError: model file missing")
     assert iv.done
     _saved_once(history, iv, "llm-broken")
+
+
+# ------------------------------------------------------------------------------------------- the app, LLM on
+
+
+@pytest.fixture(scope="module")
+def llm_app(e5_cli, fake, tmp_path_factory):
+    """``mianshi serve`` in-process with the openai backend pointed at the fake server on loopback."""
+    import shutil
+
+    from bot.app import launch
+    from bot.context import build_context
+    from bot.llm import free_port
+    from ingest.settings import Settings
+
+    store = tmp_path_factory.mktemp("llm-app") / "store"
+    shutil.copytree(e5_cli.store, store)
+    ctx = build_context(store, Settings(embedder="e5", llm="openai", llm_base_url=f"{fake.url}/v1",
+                                        llm_model="fake", llm_timeout=3, llm_retries=0))
+    port = free_port()
+    demo = launch(ctx, port=port, block=False)
+    yield f"http://127.0.0.1:{port}/", ctx
+    demo.close()
+
+
+def test_app_streams_llm_lookups_and_shows_the_backend(llm_app, fresh_fake):
+    from gradio_client import Client
+
+    url, ctx = llm_app
+    client = Client(url, verbose=False)
+    deadline = time.monotonic() + 20
+    while "starting" in (badge := client.predict("中文", api_name="/llm_badge")) or "启动中" in badge:
+        assert time.monotonic() < deadline, badge
+        time.sleep(0.2)
+    assert "大模型" in badge and "openai · fake" in badge
+    assert "LLM: openai · fake" in client.predict("English", api_name="/llm_badge")
+
+    rec = next(r for r in ctx.store.iter_records() if r.kind == "open" and r.answers)
+    reply = "这是题库里的说法[1]。"
+    # The default reply, not a scripted one: a request the slow-backend test abandoned may still be asleep in
+    # the fake server and would take the next scripted reply when it wakes.
+    default, fresh_fake.default = fresh_fake.default, reply
+    try:
+        chat, box = client.predict(rec.question, [], "中文", api_name="/ask")
+    finally:
+        fresh_fake.default = default
+    text = _content(chat[-1])
+    assert box == ""
+    # A bank question is grounded: the model was asked, streaming, and its answer replaced the extract.
+    assert fresh_fake.requests and fresh_fake.requests[-1]["stream"] is True
+    assert "这是题库里的说法\\[1\\]" in text and "来源" in text, text
+
+    fresh_fake.reset()
+    fresh_fake.mode = "garbage"
+    chat, _ = client.predict(rec.question, [], "中文", api_name="/ask")
+    text = _content(chat[-1])
+    assert fresh_fake.requests and "LLM 暂不可用" in text and "来源" in text, text  # the extract, with the notice
+
+
+def _content(msg: dict) -> str:
+    c = msg["content"]
+    return c if isinstance(c, str) else "".join(p.get("text", "") for p in c if isinstance(p, dict))
