@@ -71,12 +71,16 @@ class KeyIndex:
         self.by_key: dict[str, str] = {}
         self.postings: dict[str, set[str]] = {}
         self.keys: dict[str, str] = {}
+        # Only keys with the same numbers and Latin terms may merge: grouping by that signature keeps
+        # lookups cheap in big banks where common bigrams ("的关", digits) appear in most keys.
+        self.by_sig: dict[tuple[str, ...], set[str]] = {}
         for rid, key in items or []:
             self.add(rid, key)
 
     def add(self, rid: str, key: str) -> None:
         self.by_key.setdefault(key, rid)
         self.keys[rid] = key
+        self.by_sig.setdefault(signature(key), set()).add(rid)
         for g in bigrams(key):
             self.postings.setdefault(g, set()).add(rid)
 
@@ -86,25 +90,31 @@ class KeyIndex:
             return
         if self.by_key.get(key) == rid:
             del self.by_key[key]
+        self.by_sig.get(signature(key), set()).discard(rid)
         for g in bigrams(key):
             self.postings.get(g, set()).discard(rid)
 
     def find(self, key: str) -> str | None:
         if key in self.by_key:
             return self.by_key[key]
+        group = self.by_sig.get(signature(key), set())
+        if not group:
+            return None
         grams = sorted(bigrams(key), key=lambda g: len(self.postings.get(g, ())))
         # Any record with Jaccard ≥ THRESHOLD shares most bigrams, so it must appear in the
         # postings of the few rarest ones: checking those bounds the work on big banks.
         need = max(1, len(grams) - int(THRESHOLD * len(grams)) + 1)
         candidates: set[str] = set()
         for g in grams[:need]:
-            candidates |= self.postings.get(g, set())
+            candidates |= self.postings.get(g, set()) & group if len(group) < 64 else self.postings.get(g, set())
         best, best_sim = None, THRESHOLD
-        sig = signature(key)
-        for rid in candidates:
-            if signature(self.keys[rid]) != sig:
+        n = len(grams)
+        for rid in candidates if len(candidates) <= len(group) else group:
+            other = self.keys[rid]
+            # Jaccard ≥ t needs |B| ≥ t·|A|, and a key of length L has at most L - 1 distinct bigrams.
+            if len(other) - 1 < THRESHOLD * n or rid not in group:
                 continue
-            sim = similarity(key, self.keys[rid])
+            sim = similarity(key, other)
             if sim >= best_sim:
                 best, best_sim = rid, sim
         return best
