@@ -103,8 +103,15 @@ def text_units(text: str) -> float:
     return len(_CJK.findall(text)) + 1.7 * len(re.findall(r"[A-Za-z]+|\d+", text))
 
 
+# Markup carries no content in an interview answer, but its tokens ("script", "src", "window") pull the
+# embedding towards code-like references: drop script/style blocks and tags before any feature is computed.
+_MARKUP_BLOCK = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_TAG = re.compile(r"</?[A-Za-z][^<>]{0,300}>")
+
+
 def normalize(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip()
+    text = unicodedata.normalize("NFKC", text)
+    return _TAG.sub(" ", _MARKUP_BLOCK.sub(" ", text)).strip()
 
 
 def clauses(text: str, cap: int = MAX_CLAUSES) -> list[str]:

@@ -95,6 +95,17 @@ def test_good_paraphrase_scores_high_and_partial_in_between(grader):
     assert partial.key_points_missed and "缺少的要点" in partial.feedback
 
 
+@pytest.mark.parametrize("markup", [
+    '<script>window.__xss=1</script><img src=x onerror="window.__xss=2"> ',
+    "<div><b>",
+])
+def test_markup_does_not_make_an_unrelated_answer_relevant(grader, markup):
+    plain = grader.grade(BN_Q, "今天天气很好，我中午想去吃火锅。", [BN_REF])
+    marked = grader.grade(BN_Q, markup + "今天天气很好，我中午想去吃火锅。", [BN_REF])
+    assert plain.score <= 1 and marked.score <= 1
+    assert marked.flags == plain.flags
+
+
 def test_english_answer_to_chinese_question(grader):
     g = grader.grade(BN_Q, BN_EN, [BN_REF])
     assert g.score >= 4, g
