@@ -25,7 +25,6 @@ import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import ROOT
 

@@ -21,7 +21,6 @@ import gzip
 import io
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.ask import ask, load_calibration
+from bot.ask import load_calibration
 from bot.search_eval import evaluate, load_rows
 
 ROOT = Path(__file__).resolve().parent.parent
