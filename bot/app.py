@@ -226,10 +226,27 @@ def build_app(ctx: Context):
                 return svc.engine.submit(iv, picked or [])
             return svc.engine.submit(iv, text or "")
 
+        def on_submit_llm(iv, text, picked):
+            """Like ``step(on_submit)``, with the LLM's feedback streamed into the chat: partial updates change
+            only the chat; the last one is the final state, exactly what ``on_submit`` would show."""
+            if iv is None:
+                raise gr.Error("请先点「开始面试」 press Start interview first", print_exception=False)
+            if iv.current is not None and iv.current.kind == "choice" and iv.phase == "question":
+                events = svc.engine.submit_stream(iv, picked or [])
+            else:
+                events = svc.engine.submit_stream(iv, text or "")
+            for final, cur in events:
+                if final:
+                    yield view(cur)
+                else:
+                    yield gr.skip(), V.chat_messages(cur), gr.skip(), gr.skip(), gr.skip()
+
+        # Offline the handler stays the plain function it always was; with an LLM the feedback streams.
+        submit_fn = on_submit_llm if svc.llm_on else step(on_submit)
         # Stable API names (not Gradio's handler_N) so scripts and the load test can drive an interview over HTTP.
         start.click(on_start, [user, topics, count, kinds, mode, lang], iv_outputs, api_name="start")
-        submit.click(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2, api_name="submit")
-        answer.submit(step(on_submit), [iv_state, answer, choice], iv_outputs, concurrency_limit=2,
+        submit.click(submit_fn, [iv_state, answer, choice], iv_outputs, concurrency_limit=2, api_name="submit")
+        answer.submit(submit_fn, [iv_state, answer, choice], iv_outputs, concurrency_limit=2,
                       api_name="submit_enter")
         skip.click(step(svc.engine.skip), [iv_state], iv_outputs, api_name="skip")
         hint.click(step(svc.engine.hint), [iv_state], iv_outputs, api_name="hint")

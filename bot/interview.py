@@ -23,7 +23,7 @@ import random
 import threading
 import uuid
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Callable, Literal, Protocol
+from typing import TYPE_CHECKING, Callable, Generator, Iterator, Literal, Protocol
 
 from pydantic import Field
 
@@ -320,6 +320,28 @@ class InterviewEngine:
     # --- steps --------------------------------------------------------------------------
     def submit(self, iv: Interview, answer: str | list[str]) -> Interview:
         """Grade the answer to the current question or follow-up."""
+        steps = self._submit(iv, answer, stream=False)
+        while True:  # not streaming: the generator never yields, it only returns the new state
+            try:
+                next(steps)
+            except StopIteration as stop:
+                return stop.value
+
+    def submit_stream(self, iv: Interview, answer: str | list[str]) -> Iterator[tuple[bool, Interview]]:
+        """``submit``, with the LLM's feedback streamed: yields ``(False, partial)`` while the reply grows (the
+        chat so far plus a grade bubble with the text streamed so far; show it, do not keep it), then one
+        ``(True, final)``: exactly what ``submit`` returns for the same replies (the validated text, or the
+        grader's own feedback with a notice, replaces what was streamed)."""
+        steps = self._submit(iv, answer, stream=True)
+        while True:
+            try:
+                partial = next(steps)
+            except StopIteration as stop:
+                yield True, stop.value
+                return
+            yield False, partial
+
+    def _submit(self, iv: Interview, answer: str | list[str], *, stream: bool) -> Generator[Interview, None, Interview]:
         if iv.done:
             return self._note(iv, "over")
         rec = iv.current
@@ -359,7 +381,11 @@ class InterviewEngine:
         voice = _Voice(self, new)
         if new.phase == "follow_up":
             question = new.follow_up_question or new.follow_up_point or ""
-            shown = voice.feedback(question, text, grade, new.follow_up_point or "")
+            if stream:
+                shown = yield from voice.stream_feedback(question, text, grade, new.follow_up_point or "",
+                                                         lambda so_far: self._partial(new, grade, so_far, True))
+            else:
+                shown = voice.feedback(question, text, grade, new.follow_up_point or "")
             self._record(new, rec, text, grade, follow_up=True, shown=shown)
             voice.flush_notices()
             self._reveal(new, rec)
@@ -367,7 +393,11 @@ class InterviewEngine:
         else:
             if rec.kind == "open":
                 grade = voice.score(rec.question, text, reference_text(rec), grade)
-                shown = voice.feedback(rec.question, text, grade, reference_text(rec))
+                if stream:
+                    shown = yield from voice.stream_feedback(rec.question, text, grade, reference_text(rec),
+                                                             lambda so_far: self._partial(new, grade, so_far, False))
+                else:
+                    shown = voice.feedback(rec.question, text, grade, reference_text(rec))
             else:
                 shown = None  # a choice's feedback is a fact (what was chosen, what is right): no rewording
             turn = self._record(new, rec, text, grade, shown=shown)
@@ -484,15 +514,32 @@ class InterviewEngine:
             return self.grader.grade(iv.follow_up_question or point, text, [point], kind="open",
                                      reference_ids=[rec.id], key_points=[point])
 
-    def _record(self, iv: Interview, rec: Record, text: str, grade: Grade, *, follow_up: bool = False,
-                shown: str | None = None) -> Turn:
-        """Store the turn with the grader's feedback; the chat shows ``shown`` (the LLM's wording) if given."""
-        lang = iv.config.lang
+    @staticmethod
+    def _shown_score(iv: Interview, grade: Grade, follow_up: bool) -> tuple[float, int, bool]:
+        """(score, level, hinted): the grade, capped when a hint was taken for the main question."""
         score, level = grade.score, grade.level
         hinted = bool(iv.hints) and not follow_up
         if hinted:
             cap = HINT_CAPS[len(iv.hints) - 1]
             score, level = min(score, cap), min(level, int(cap))
+        return score, level, hinted
+
+    def _partial(self, iv: Interview, grade: Grade, so_far: str, follow_up: bool) -> Interview:
+        """The chat while the LLM's feedback streams: ``iv``'s messages plus a grade bubble with the text so far.
+        A copy for display only: ``iv`` itself is not changed, and later steps do not change the copy."""
+        score, level, _ = self._shown_score(iv, grade, follow_up)
+        key = "fu_grade_title" if follow_up else "grade_title"
+        bubble = Message(role="assistant", kind="grade", text=so_far.strip() or "…",
+                         title=iv.t(key, score=fmt_score(score), level=LEVEL_NAMES[iv.config.lang][level]))
+        view = iv.model_copy(deep=True)
+        view.messages.append(bubble)
+        return view
+
+    def _record(self, iv: Interview, rec: Record, text: str, grade: Grade, *, follow_up: bool = False,
+                shown: str | None = None) -> Turn:
+        """Store the turn with the grader's feedback; the chat shows ``shown`` (the LLM's wording) if given."""
+        lang = iv.config.lang
+        score, level, hinted = self._shown_score(iv, grade, follow_up)
         turn = Turn(
             id=_turn_id(iv, follow_up), question_id=rec.id,
             question=(iv.follow_up_question or "") if follow_up else rec.question,
@@ -628,6 +675,9 @@ class _Voice:
             self.notices.append(self.iv.t("llm_error", err=_err(exc)))
             self.slow = True
             return None
+        return self._after(r)
+
+    def _after(self, r):
         notice = getattr(r, "notice", None)
         if notice:
             self.notices.append(notice)
@@ -644,6 +694,28 @@ class _Voice:
         """The LLM's reply, or None to show the grader's own feedback."""
         r = self._run(lambda roles: roles.feedback(question, answer, grade, reference))
         return r.text if r is not None and r.used_llm else None
+
+    def stream_feedback(self, question: str, answer: str, grade: Grade, reference: str,
+                        partial: Callable[[str], Interview]) -> Generator[Interview, None, str | None]:
+        """``feedback``, streamed: yields ``partial(text so far)`` per delta and returns what ``feedback`` would."""
+        if self.roles is None or self.slow:
+            return None
+        r, so_far = None, ""
+        try:
+            for ev in self.roles.stream_feedback(question, answer, grade, reference):
+                if isinstance(ev, str):
+                    so_far += ev
+                    yield partial(so_far)
+                else:
+                    r = ev
+        except Exception as exc:  # as in ``_run``: a bug in the roles must not cost an answer
+            self.notices.append(self.iv.t("llm_error", err=_err(exc)))
+            self.slow = True
+            return None
+        if r is None:
+            return None
+        r = self._after(r)
+        return r.text if r.used_llm else None
 
     def follow_up(self, question: str, answer: str, point: str, fallback: str) -> str:
         r = self._run(lambda roles: roles.follow_up(question, answer, point, fallback=fallback))

@@ -166,6 +166,44 @@ def test_valid_llm_wording_is_shown_and_the_score_moves_by_at_most_the_bound(fre
     assert [r["path"] for r in fresh_fake.requests] == ["/v1/chat/completions"] * 3
 
 
+@pytest.mark.parametrize("case", ["valid", "rejected"])
+def test_streamed_feedback_grows_in_the_chat_and_ends_as_the_plain_submit(case, fresh_fake, e5_context, grader,
+                                                                         seeded):
+    qid, partial, _ = seeded
+    # Spaces make the fake server send several deltas. An English reply to a Chinese answer is rejected after
+    # it was streamed: the grader's feedback with a notice replaces it, as in the plain path.
+    reply = ("回答得不错， 核心思路是对的。 再想想还缺了哪一点， 整体会更完整。" if case == "valid"
+             else "Good answer overall, but think about what is still missing here.")
+    follow_up = '{"question": "能再具体讲讲这一点吗"}'
+    roles = _openai_roles(fresh_fake, retries=0)  # no retry: both paths consume exactly two scripted replies
+    engine = InterviewEngine(e5_context.store, grader, roles=roles)
+    iv = engine.start(InterviewConfig(user="llm-stream", question_ids=[qid], n_questions=1))
+
+    fresh_fake.script(reply, follow_up)
+    plain = engine.submit(iv, partial)
+    fresh_fake.script(reply, follow_up)
+    events = list(engine.submit_stream(iv, partial))
+
+    assert [bool(r.get("stream")) for r in fresh_fake.requests] == [False, False, True, False]
+    assert [done for done, _ in events] == [False] * (len(events) - 1) + [True]
+    partials = [p for done, p in events if not done]
+    assert len(partials) >= 3, len(partials)
+    shown = [p.messages[-1].text for p in partials]
+    assert all(p.messages[-1].kind == "grade" for p in partials)
+    assert all(reply.startswith(t) for t in shown) and shown == sorted(shown, key=len) and shown[-1] == reply.strip()
+    assert all(not p.turns for p in partials) and not iv.turns  # partial views store nothing
+    final = events[-1][1]
+    assert final.messages == plain.messages
+    strip = lambda turns: [t.model_dump(exclude={"created_at"}) for t in turns]  # noqa: E731
+    assert strip(final.turns) == strip(plain.turns)
+    assert final.phase == plain.phase == "follow_up" and final.follow_up_question == plain.follow_up_question
+    grade_msg = next(m for m in reversed(final.messages) if m.kind == "grade")
+    if case == "valid":
+        assert grade_msg.text.startswith(reply.strip())
+    else:
+        assert not grade_msg.text.startswith("Good") and any(m.kind == "info" for m in final.messages)
+
+
 @pytest.mark.parametrize("failure", ["garbage", "slow"])
 def test_broken_backend_falls_back_and_the_interview_goes_on(failure, fresh_fake, e5_context, grader, history,
                                                              seeded):
@@ -242,6 +280,8 @@ def llm_app(e5_cli, fake, tmp_path_factory):
 def test_app_streams_llm_lookups_and_shows_the_backend(llm_app, fresh_fake):
     from gradio_client import Client
 
+    from bot import app_views as V
+
     url, ctx = llm_app
     client = Client(url, verbose=False)
     deadline = time.monotonic() + 20
@@ -271,6 +311,25 @@ def test_app_streams_llm_lookups_and_shows_the_backend(llm_app, fresh_fake):
     chat, _ = client.predict(rec.question, [], "中文", api_name="/ask")
     text = _content(chat[-1])
     assert fresh_fake.requests and "LLM 暂不可用" in text and "来源" in text, text  # the extract, with the notice
+
+    # The interview's feedback streams too: partial chats first, then the final state (answer box cleared).
+    fresh_fake.reset()
+    default, fresh_fake.default = fresh_fake.default, "回答得不错， 核心思路是对的。 再想想 还缺了 哪一点。"
+    try:
+        started = client.predict("llm-app", [], 1, "open", "random", "中文", api_name="/start")
+        asked = _content(started[0][-1])
+        # An on-topic answer (the asked question's reference), so no grading guard skips the LLM.
+        q = next(r for r in ctx.store.iter_records() if r.kind == "open" and V.esc(r.question) in asked)
+        said = q.answers[0].text.strip()
+        job = client.submit(said, [], api_name="/submit")
+        chat, box = job.result(timeout=120)[:2]
+    finally:
+        fresh_fake.default = default
+    assert any(r.get("stream") is True for r in fresh_fake.requests)
+    assert len(job.outputs()) >= 3, len(job.outputs())  # several updates, not one
+    assert any(V.esc(said[:30]) in _content(m) for m in chat)
+    assert (box.get("value") if isinstance(box, dict) else box) == ""
+    assert not any("出错" in _content(m) or "error" in _content(m).lower() for m in chat), chat
 
 
 def _content(msg: dict) -> str:
