@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -23,7 +22,7 @@ from ingest.dedupe import KeyIndex, canonical_key, record_id
 from ingest.errors import InputError
 from ingest.keypoints import key_points
 from ingest.parse import parse_document
-from ingest.read import SUPPORTED_SUFFIXES, _show, read_document
+from ingest.read import SUPPORTED_SUFFIXES, _show, decode_document, read_bytes
 from ingest.clean import clean_text
 from ingest.schema import IngestSummary, ParsedDocument, SkippedFile
 from ingest.store import Store
@@ -45,10 +44,6 @@ def source_name(path: Path) -> str:
         return path.relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def _mb(n: int) -> str:
-    return f"{n / 1e6:.3f}".rstrip("0").rstrip(".") if n < 10e6 else f"{n / 1e6:.1f}".rstrip("0").rstrip(".")
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[SkippedFile]]:
@@ -97,32 +92,14 @@ class Ingestor:
         """Returns True when the store changed. Raises InputError for a file to skip."""
         source = source or source_name(path)
         shown = _show(path)
-        # OSError (permission denied, file vanished, name too long) used to escape as an "internal
-        # error" that aborted the whole run; a FIFO/device named x.txt made read_bytes() block forever.
-        try:
-            st = path.stat()
-        except OSError as err:
-            raise InputError(f"{shown} cannot be read ({err.strerror}) — check the path and permissions") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise InputError(f"{shown} is not a regular file — pass a file or a folder of files")
-        size = st.st_size
-        if size > self.max_bytes:
-            # Bytes as well as MB: with a small limit "0.0 MB, over the 0 MB limit" said nothing.
-            raise InputError(
-                f"{shown} is {_mb(size)} MB ({size:,} bytes), over the {_mb(self.max_bytes)} MB limit "
-                f"({self.max_bytes:,} bytes) — raise MIANSHI_MAX_FILE_MB or split the file"
-            )
-        try:
-            data = path.read_bytes()
-        except OSError as err:
-            raise InputError(f"{shown} cannot be read ({err.strerror}) — check permissions") from None
+        data = read_bytes(path, self.max_bytes)  # read once: hashed here, decoded below only if changed
         sha = hashlib.sha256(data).hexdigest()
         row = self.store.db.execute("SELECT sha256 FROM files WHERE path=?", (source,)).fetchone()
         if row and row[0] == sha:
             summary.unchanged += 1
             return False
         try:
-            text = clean_text(read_document(path, self.max_bytes))
+            text = clean_text(decode_document(path, data))
             if not text.strip():
                 # Used to be stored as an empty "passage" record that could only ever match nothing.
                 raise InputError(
@@ -140,7 +117,7 @@ class Ingestor:
                 f"{shown} could not be parsed ({type(exc).__name__}: {_show(exc)}) — "
                 f"please report this file as a mianshi bug; it was skipped"
             ) from exc
-        self._write(source, sha, size, doc, summary)
+        self._write(source, sha, len(data), doc, summary)
         return True
 
     def _write(self, source: str, sha: str, size: int, doc: ParsedDocument, summary: IngestSummary) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import stat
 from pathlib import Path
 
 from ingest.errors import InputError
@@ -63,34 +64,46 @@ def _show(path: Path | str) -> str:
 
 
 def _mb(n: float) -> str:
-    return f"{n / 1024 / 1024:.1f}".rstrip("0").rstrip(".")
+    # Three decimals below 1 MB, so a small limit does not print as "0 MB".
+    return f"{n / 1024 / 1024:.{3 if n < 1024 * 1024 else 1}f}".rstrip("0").rstrip(".")
 
 
-def read_document(path: Path, max_bytes: int) -> str:
-    """Return the text of ``path`` (HTML reduced to its main text). Raises ``InputError``."""
+def read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The raw bytes of a supported, regular, not-too-large file. Raises ``InputError``."""
     path = Path(path)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise InputError(
             f"{_show(path)} has unsupported type '{path.suffix or '(none)'}' — "
             f"convert it to one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
+    # OSError (permission denied, vanished, name too long) must be a per-file skip, and a FIFO or
+    # device named x.txt would make read_bytes() block forever: check with stat first.
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except FileNotFoundError:
         raise InputError(f"{_show(path)} does not exist — check the path") from None
     except OSError as err:
         raise InputError(f"{_show(path)} cannot be read ({err.strerror}) — check the path and permissions") from None
-    if not path.is_file():
+    if not stat.S_ISREG(st.st_mode):
         raise InputError(f"{_show(path)} is not a regular file — pass a file or a folder of files")
-    if size > max_bytes:
+    if st.st_size > max_bytes:
         raise InputError(
-            f"{_show(path)} is {_mb(size)} MB, over the {_mb(max_bytes)} MB limit — "
-            f"raise MIANSHI_MAX_FILE_MB or split the file"
+            f"{_show(path)} is {_mb(st.st_size)} MB, over the {_mb(max_bytes)} MB limit — "
+            f"raise MIANSHI_MAX_FILE_MB or split the file ({st.st_size:,} bytes > {max_bytes:,} bytes)"
         )
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as err:
         raise InputError(f"{_show(path)} cannot be read ({err.strerror}) — check permissions") from None
+
+
+def read_document(path: Path, max_bytes: int) -> str:
+    """Return the text of ``path`` (HTML reduced to its main text). Raises ``InputError``."""
+    return decode_document(Path(path), read_bytes(path, max_bytes))
+
+
+def decode_document(path: Path, data: bytes) -> str:
+    """Text of a document's bytes; ``path`` gives the type (by suffix) and names it in messages."""
     if not data.strip():
         raise InputError(f"{_show(path)} is empty — add content to it or remove it from the input")
     _reject_binary(path, data)
