@@ -175,7 +175,10 @@ def _wait_until(page, cond, timeout: float = 90) -> None:
 def _current_question(page, bank: dict):
     last_q = [t for t in _bubbles(page) if re.search(r"第 \d+/\d+ 题", t)][-1]
     text = last_q.split("\n", 1)[1] if "\n" in last_q else last_q
-    best = max((q for q in bank if q in text), key=len)
+    # The question is the first line of the body; options below it may quote other bank questions
+    # ("使用Batch Normalization层…" contains the question "Batch Normalization").
+    first = text.split("\n", 1)[0]
+    best = max((q for q in bank if q in first), key=len, default=None) or max((q for q in bank if q in text), key=len)
     return bank[best]
 
 
@@ -294,7 +297,7 @@ def _multiple_choice(server, a, bank):
     # The old interview's bubbles stay until the start event returns: wait for the new chat itself.
     _wait_until(a, lambda: (b := _bubbles(a)) and "共 1 道题" in b[0] and len(b) == 2)
     rec = _current_question(a, bank)
-    assert rec.kind == "choice" and a.locator("#choice").is_visible()
+    assert rec.kind == "choice" and a.locator("#choice").is_visible(), (rec.question, _bubbles(a)[-1][:300])
     assert not a.locator("#answer").is_visible()  # options are buttons, not a text box
     for letter in rec.correct:
         a.locator(f"#choice input[name={letter}]").check()
