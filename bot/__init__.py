@@ -1,1 +1,1 @@
-"""Mianshi bot: retrieval, lookup answers, grading, the interviewer and the app."""
+"""面试 Mianshi: the app layer over the bank (``ingest``): lookup, grading, interview, LLM roles, CLI, web."""

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from ingest.embed import Embedder, make_embedder
-from ingest.settings import Settings
+from bot.settings import Settings
 from ingest.store import Store
 
 
@@ -47,7 +47,7 @@ class Context:
     def llm(self):
         """The configured LLM backend (``bot.llm.LLM``), or None for the offline default. Built on first use:
         ``local`` starts a loopback model server, which only the features that talk to a model should pay for."""
-        from bot.llm import make_llm
+        from bot.llm.backends import make_llm
 
         return make_llm(self.settings)
 
@@ -55,13 +55,13 @@ class Context:
     def llm_roles(self):
         """Feedback, follow-up, lookup and scoring roles over ``llm``; with no LLM every role returns its
         offline text, so callers need no ``if``."""
-        from bot.llm_roles import LLMRoles
+        from bot.llm.roles import LLMRoles
 
         return LLMRoles(self.llm, score_bound=self.settings.llm_score_bound)
 
     @cached_property
     def retriever(self):
-        from bot.retrieval import Retriever
+        from bot.lookup.retrieval import Retriever
 
         return Retriever(self.store, self.tokenizer)
 

@@ -41,21 +41,9 @@ class ModelLoadError(MianshiError):
     """An embedding or language model could not be loaded offline."""
 
 
-class BadInputLine(MianshiError):
-    """One line of a JSONL input is malformed."""
-
-    def __init__(self, lineno: int, reason: str) -> None:
-        super().__init__(f"line {lineno}: {reason}")
-        self.lineno = lineno
-
-
 class ChromaUnavailableError(MianshiError):
     def __init__(self, url: str, cause: Exception) -> None:
         super().__init__(
             f"连不上向量库 cannot reach the Chroma server at {url} ({type(cause).__name__}) — start it with "
             f"`chroma run --path DIR --host 127.0.0.1 --port N` or unset MIANSHI_CHROMA_URL"
         )
-
-
-class LLMError(MianshiError):
-    """An LLM backend is misconfigured or unreachable at start-up (per-call failures fall back offline)."""

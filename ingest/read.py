@@ -12,6 +12,7 @@ import stat
 from pathlib import Path
 
 from ingest.errors import InputError
+from ingest.sizes import format_mb
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
 HTML_SUFFIXES = (".html", ".htm")
@@ -63,11 +64,6 @@ def _show(path: Path | str) -> str:
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-def _mb(n: float) -> str:
-    # Three decimals below 1 MB, so a small limit does not print as "0 MB".
-    return f"{n / 1024 / 1024:.{3 if n < 1024 * 1024 else 1}f}".rstrip("0").rstrip(".")
-
-
 def read_bytes(path: Path, max_bytes: int) -> bytes:
     """The raw bytes of a supported, regular, not-too-large file. Raises ``InputError``."""
     path = Path(path)
@@ -88,7 +84,7 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
         raise InputError(f"{_show(path)} is not a regular file — pass a file or a folder of files")
     if st.st_size > max_bytes:
         raise InputError(
-            f"{_show(path)} is {_mb(st.st_size)} MB, over the {_mb(max_bytes)} MB limit — "
+            f"{_show(path)} is {format_mb(st.st_size)}, over the {format_mb(max_bytes)} limit — "
             f"raise MIANSHI_MAX_FILE_MB or split the file ({st.st_size:,} bytes > {max_bytes:,} bytes)"
         )
     try:

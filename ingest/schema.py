@@ -74,17 +74,3 @@ class IngestSummary(Strict):
     chunks_embedded: int = 0
     chunks_removed: int = 0
     skipped: list[SkippedFile] = Field(default_factory=list)
-
-
-class Grade(Strict):
-    """A graded answer. ``score`` is 0–5 (may be fractional before rounding); ``level`` is the rubric level."""
-
-    score: float = Field(ge=0, le=5)
-    level: int = Field(ge=0, le=5)
-    feedback: str
-    key_points_hit: list[str] = Field(default_factory=list)
-    key_points_missed: list[str] = Field(default_factory=list)
-    reference_ids: list[str] = Field(default_factory=list)
-    flags: list[str] = Field(default_factory=list, description="guards that fired: empty, dont_know, copy, offtopic, "
-                                                                 "keywords, padding, injection; notes: contradiction, "
-                                                                 "other_question, no_reference")

@@ -24,7 +24,7 @@ import sqlite3
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -288,6 +288,54 @@ class Store:
     def clear_pending_deletes(self, ids: list[str]) -> None:
         with self.transaction():
             self.db.executemany("DELETE FROM pending_delete WHERE id = ?", [(i,) for i in ids])
+
+    # --- queries the app layer needs (it never writes SQL against these tables) ----------
+    def records_by(self, kinds: Iterable[str] = ("open", "choice"), topics: Iterable[str] = ()) -> list[Record]:
+        """Records of the given kinds, tagged with at least one of ``topics`` (any topic when empty)."""
+        kinds, topics = list(kinds), list(topics)
+        if not kinds:
+            return []
+        sql = f"SELECT id FROM records r WHERE kind IN ({','.join('?' * len(kinds))})"
+        args: list[str] = [*kinds]
+        if topics:
+            sql += f" AND EXISTS (SELECT 1 FROM json_each(r.topics) t WHERE t.value IN ({','.join('?' * len(topics))}))"
+            args += topics
+        return self.get_records([row[0] for row in self.db.execute(sql + " ORDER BY id", args)])
+
+    def chunk_roles(self, chunk_ids: list[str]) -> dict[str, str]:
+        """Chunk id → its role (question, answer, passage)."""
+        out: dict[str, str] = {}
+        for i in range(0, len(chunk_ids), 500):
+            part = chunk_ids[i : i + 500]
+            out.update(self.db.execute(f"SELECT id, role FROM chunks WHERE id IN ({','.join('?' * len(part))})",
+                                       part).fetchall())
+        return out
+
+    def answer_chunk_vectors(self) -> tuple[list[tuple[str, str, str]], np.ndarray]:
+        """Every embedded answer chunk of an open question, as (record id, chunk text, question), with the
+        vectors ingest stored for them (L2-normalised; nothing is re-encoded)."""
+        rows = self.db.execute(
+            "SELECT c.id, c.record_id, c.text, r.question FROM chunks c JOIN records r ON r.id = c.record_id "
+            "WHERE c.role = 'answer' AND c.embedded = 1 AND r.kind = 'open' ORDER BY c.id").fetchall()
+        got: dict[str, np.ndarray] = {}
+        ids = [r[0] for r in rows]
+        for i in range(0, len(ids), 1000):
+            res = self.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
+            for cid, v in zip(res["ids"], res["embeddings"]):
+                got[cid] = np.asarray(v, dtype=np.float32)
+        rows = [r for r in rows if r[0] in got]
+        dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
+        vecs = np.stack([got[r[0]] for r in rows]) if rows else np.zeros((0, dim), np.float32)
+        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        return [(r[1], r[2], r[3]) for r in rows], vecs
+
+    def record_source(self, record_id: str) -> str:
+        """Where a record was first found, as ``path#position`` ("" when unknown): also for a choice question
+        that has no answer text."""
+        row = self.db.execute(
+            "SELECT path, position FROM occurrences WHERE record_id=? ORDER BY path, position LIMIT 1", (record_id,)
+        ).fetchone()
+        return f"{row[0]}#{row[1]}" if row else ""
 
 
 def open_collection(path: Path, embedder, chroma_url: str | None = None, name: str = COLLECTION):

@@ -32,9 +32,9 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, env: dict | None = None, input: str | None = None):
-        from bot.cli import app
+        from bot.cli import build_app
 
-        return self.runner.invoke(app, [str(a) for a in args], env={**self.env, **(env or {})}, input=input,
+        return self.runner.invoke(build_app(), [str(a) for a in args], env={**self.env, **(env or {})}, input=input,
                                   catch_exceptions=False)
 
     def jsonl(self, *args: str) -> list[dict]:
@@ -69,6 +69,6 @@ def e5_cli(tmp_path_factory) -> Cli:
 @pytest.fixture(scope="session")
 def e5_context(e5_cli):
     from bot.context import build_context
-    from ingest.settings import Settings
+    from bot.settings import Settings
 
     return build_context(e5_cli.store, Settings(embedder="e5"))

@@ -51,8 +51,8 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def seeded(e5_context):
     """A question whose partial answer gets a follow-up, and that partial answer (asked of the real grader)."""
-    from bot.grading import Grader
-    from bot.interview import InterviewEngine
+    from bot.grading.grader import Grader
+    from bot.interview.engine import InterviewEngine
     from tests.test_interview import partial_answers
 
     grader = Grader(e5_context.embedder, e5_context.tokenizer)
@@ -63,8 +63,8 @@ def seeded(e5_context):
 
 @pytest.fixture(scope="module")
 def server(e5_cli, seeded, tmp_path_factory):
-    from bot.history import AnswerRecord, History
-    from bot.retrieval import reference_text
+    from bot.interview.history import AnswerRecord, History
+    from bot.lookup.retrieval import reference_text
 
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing — run `make test` (installs chromium and fonts-noto-cjk)")

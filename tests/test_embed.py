@@ -7,7 +7,7 @@ import pytest
 
 from ingest.embed import backend_names, make_embedder
 from ingest.errors import ModelLoadError, UnknownBackendError
-from ingest.settings import Settings
+from bot.settings import Settings
 
 
 @pytest.fixture(scope="module")

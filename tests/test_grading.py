@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.grading import FLAG_TEXT, Grader, grade_with_bank, parse_choice
+from bot.grading.grader import FLAG_TEXT, Grader, grade_with_bank, parse_choice
 from tests.conftest import Cli
 
 pytestmark = pytest.mark.slow
@@ -28,7 +28,7 @@ BN_EN = ("BN standardizes each layer's inputs over the mini-batch to zero mean a
 @pytest.fixture(scope="session")
 def grader() -> Grader:
     from ingest.embed import make_embedder
-    from ingest.settings import Settings
+    from bot.settings import Settings
     from ingest.tokenize import Tokenizer
 
     return Grader(make_embedder(Settings(embedder="e5")), Tokenizer())
@@ -146,7 +146,7 @@ DROPOUT_ANSWER = ("训练时按概率p随机丢掉一部分神经元，每个bat
 
 
 def test_contrast_set_from_pairs_excludes_the_same_question(grader):
-    from bot import grade_features as gf
+    from bot.grading import features as gf
 
     c = gf.ContrastSet.from_pairs(grader.cache, grader.tokenizer, [(BN_Q, BN_REF), (DROPOUT_Q, DROPOUT_REF)])
     assert len(c) == 2
@@ -155,7 +155,7 @@ def test_contrast_set_from_pairs_excludes_the_same_question(grader):
 
 
 def test_contrast_features_point_to_the_answered_question(grader):
-    from bot import grade_features as gf
+    from bot.grading import features as gf
 
     contrasted = Grader(grader.cache.embedder, grader.tokenizer, contrast=[(BN_Q, BN_REF), (DROPOUT_Q, DROPOUT_REF)])
     view = gf.view_answer(contrasted.cache, contrasted.tokenizer, BN_Q, DROPOUT_ANSWER)
@@ -175,7 +175,7 @@ def test_contrast_features_point_to_the_answered_question(grader):
 
 
 def test_bank_contrast_reuses_stored_vectors(e5_context):
-    from bot import grade_features as gf
+    from bot.grading import features as gf
 
     g = Grader(e5_context.embedder, e5_context.tokenizer)
     store = e5_context.retriever.store
@@ -189,7 +189,7 @@ def test_bank_contrast_reuses_stored_vectors(e5_context):
 
 
 def test_offtopic_threshold_comes_from_the_fitted_model():
-    from bot.grade_model import load_params
+    from bot.grading.model import load_params
 
     p = load_params()
     assert 0.5 < p.offtopic < 1 and p.english_shift > 0 and len(p.center) == 384
@@ -199,7 +199,7 @@ def test_offtopic_threshold_comes_from_the_fitted_model():
 # ---------------------------------------------------------------- eval targets on the held-out split
 
 def test_eval_test_split_meets_targets(grader):
-    from bot import grade_eval
+    from bot.grading import evaluation as grade_eval
 
     rows = grade_eval.load_rows()
     rep, _ = grade_eval.evaluate(grader, rows, "test")

@@ -62,7 +62,7 @@ def review_time(i: int) -> datetime:
 
 def child(store: str, starts: list[int]) -> None:
     """Save answers from ``starts[t]`` on, in steps of THREADS, on thread t; print each id after commit."""
-    from bot.history import AnswerRecord, History
+    from bot.interview.history import AnswerRecord, History
 
     h = History(Path(store))
     os.write(1, b"open\n")
@@ -128,7 +128,7 @@ def _check(db_path: Path, committed: set[str]) -> dict:
     """The database after a crash: intact, every committed answer once, every row whole, cards consistent."""
     from fsrs import Card, Scheduler
 
-    from bot.history import rating_for
+    from bot.interview.history import rating_for
 
     db = sqlite3.connect(db_path)  # a plain connection recovers the WAL like the app's would
     db.row_factory = sqlite3.Row
@@ -173,7 +173,7 @@ def _check(db_path: Path, committed: set[str]) -> dict:
 
 
 def test_history_survives_sigkill_while_saving(tmp_path: Path):
-    from bot.history import History
+    from bot.interview.history import History
 
     store = tmp_path / "store"
     db_path = store / "history.sqlite"

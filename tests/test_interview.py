@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.history import History
-from bot.interview import FOLLOW_UP_MAX, HINT_CAPS, Interview, InterviewConfig, InterviewEngine, usable
+from bot.interview.history import History
+from bot.interview.engine import FOLLOW_UP_MAX, HINT_CAPS, Interview, InterviewConfig, InterviewEngine, usable
 from ingest.errors import InputError
 
 pytestmark = pytest.mark.slow
@@ -20,7 +20,7 @@ OFF_TOPIC = "今天天气很好，我中午想去吃火锅，然后下午去公�
 
 @pytest.fixture(scope="session")
 def grader(e5_context):
-    from bot.grading import Grader
+    from bot.grading.grader import Grader
 
     return Grader(e5_context.embedder, e5_context.tokenizer)
 
@@ -116,7 +116,7 @@ def test_ask_answer_grade_follow_up_next_summary(engine, history, grader):
     saved = history.answers("小明")
     assert sorted(a.id for a in saved) == sorted(t.id for t in iv.turns)
     engine._flush(iv)
-    from bot.history import AnswerRecord
+    from bot.interview.history import AnswerRecord
 
     again = AnswerRecord(**{**saved[0].model_dump()})
     assert history.save_answer(again) is False
@@ -213,7 +213,7 @@ def test_csv_and_anki_exports_are_valid(engine, history, tmp_path):
 
 
 def test_grading_failure_keeps_the_answer_and_the_interview_goes_on(e5_context, history):
-    from bot.grading import Grader
+    from bot.grading.grader import Grader
 
     # A real grader with broken parameters: the kind of error a bad model file gives.
     engine = InterviewEngine(e5_context.store, history=history,

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.history import History
-from bot.interview import FOLLOW_UP_MAX, InterviewConfig, InterviewEngine
-from bot.llm_roles import LLMRoles
+from bot.interview.history import History
+from bot.interview.engine import FOLLOW_UP_MAX, InterviewConfig, InterviewEngine
+from bot.llm.roles import LLMRoles
 from tests.test_interview import partial_answers
 from tests.test_llm import _openai_roles, fake, fresh_fake, local_llm  # noqa: F401 — fixtures shared, not copied
 
@@ -52,7 +52,7 @@ class SpyRoles(LLMRoles):
 
 @pytest.fixture(scope="module")
 def grader(e5_context):
-    from bot.grading import Grader
+    from bot.grading.grader import Grader
 
     return Grader(e5_context.embedder, e5_context.tokenizer)
 
@@ -262,10 +262,10 @@ def llm_app(e5_cli, fake, tmp_path_factory):
     """``mianshi serve`` in-process with the openai backend pointed at the fake server on loopback."""
     import shutil
 
-    from bot.app import launch
+    from bot.web.app import launch
     from bot.context import build_context
-    from bot.llm import free_port
-    from ingest.settings import Settings
+    from bot.llm.backends import free_port
+    from bot.settings import Settings
 
     store = tmp_path_factory.mktemp("llm-app") / "store"
     shutil.copytree(e5_cli.store, store)

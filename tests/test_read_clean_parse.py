@@ -317,7 +317,7 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
         ("image.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200), MAX, "PNG image"),
         ("archive.html", b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(range(256)) * 4, MAX, "ZIP archive"),
         ("nul.txt", b"some text\x00\x00\x00 with NUL bytes", MAX, "NUL bytes"),
-        ("big.txt", "问答".encode() * 700_000, 2 * 1024 * 1024, "4 MB, over the 2 MB limit — raise MIANSHI_MAX_FILE_MB"),
+        ("big.txt", "问答".encode() * 700_000, 2_000_000, "4.2 MB, over the 2 MB limit — raise MIANSHI_MAX_FILE_MB"),
         ("garbage.txt", b"\xff\x80\xfe\x81" * 50, MAX, "re-save it as UTF-8"),
         ("slides.pdf", b"%PDF-1.4", MAX, "unsupported type '.pdf'"),
     ],

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.ask import load_calibration
-from bot.search_eval import evaluate, load_rows
+from bot.lookup.ask import load_calibration
+from bot.lookup.search_eval import evaluate, load_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 

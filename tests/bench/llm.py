@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.llm import QWEN_FILE, LocalServer, make_llm, models_dir, smollm2_path
-from bot.llm_roles import LLMRoles, combine_scores
-from ingest.settings import Settings
+from bot.llm.backends import QWEN_FILE, LocalServer, make_llm, models_dir, smollm2_path
+from bot.llm.roles import LLMRoles, combine_scores
+from bot.settings import Settings
 
 OUT = Path("evals/reports")
 SPEED_PROMPT = ("Explain in detail, step by step, how batch normalization works during training and "
@@ -76,8 +76,8 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=160)
     args = ap.parse_args()
 
-    from bot import grade_eval
-    from bot.grading import Grader
+    from bot.grading import evaluation as grade_eval
+    from bot.grading.grader import Grader
     from ingest.embed import make_embedder
     from ingest.tokenize import Tokenizer
 
@@ -136,7 +136,7 @@ def main() -> None:
 
 
 def evaluate(roles: LLMRoles, rows, offline, grader) -> dict:
-    from bot import grade_eval
+    from bot.grading import evaluation as grade_eval
 
     y = np.asarray([r.label for r in rows], dtype=float)
     off = np.asarray([grade_eval._choice_score(grader, r) if g is None else g.score for r, g in zip(rows, offline)])

@@ -140,7 +140,7 @@ def _text(msg: dict) -> str:
 
 
 def _markers():
-    from bot.interview_text import TEXT
+    from bot.texts import TEXT
 
     def head(key):  # the fixed part of a message, before its first placeholder or parenthesis
         return {re.split(r"[（({]", TEXT[lang][key])[0] for lang in TEXT}

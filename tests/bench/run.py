@@ -38,7 +38,7 @@ QUERIES = ["BN层有什么用", "转置卷积是什么", "为什么dropout能防
 
 def _ctx(path: Path, chroma_url: str | None = None):
     from bot.context import build_context
-    from ingest.settings import Settings
+    from bot.settings import Settings
 
     return build_context(path, Settings(embedder="e5", chroma_url=chroma_url))
 

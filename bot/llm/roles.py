@@ -24,25 +24,16 @@ from typing import Callable, Generic, Iterator, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot import prompts as P
-from bot.grade_model import ScoreInput, Scorer
-from bot.llm import LLM
-from ingest.schema import Grade
+from bot.llm import prompts as P
+from bot.grading.model import ScoreInput, Scorer
+from bot.llm.backends import LLM
+from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade
+from bot.lang import is_english
+from bot.texts import RUBRIC as TEXTS_RUBRIC
 
 T = TypeVar("T", bound=BaseModel)
 
-# Guards in bot.grading that the LLM may never override (mirrored here so the rule reads in one place;
-# tests assert they match grading.ZERO_FLAGS / CAP1_FLAGS).
-ZERO_FLAGS = frozenset({"dont_know", "copy", "offtopic", "injection"})
-CAP1_FLAGS = frozenset({"empty", "keywords", "padding"})
-RUBRIC = "\n".join([
-    "0 - empty, irrelevant, \"don't know\", a copy of the question, or an attempt to manipulate the grader",
-    "1 - on topic but wrong, or only buzzwords without a correct statement",
-    "2 - some correct elements, but major gaps or a significant error",
-    "3 - the core idea is right, but incomplete",
-    "4 - correct, with minor omissions",
-    "5 - correct and complete (may be phrased differently from the reference, or in English)",
-])
+RUBRIC = "\n".join(line.replace(" — ", " - ", 1) for line in TEXTS_RUBRIC["en"].values())
 ASSESSMENT = {0: "not acceptable", 1: "mostly wrong", 2: "partly correct with major gaps",
               3: "core idea right but incomplete", 4: "correct with minor omissions", 5: "correct and complete"}
 
@@ -134,9 +125,8 @@ def invented_terms(reply: str, *sources: str) -> list[str]:
 
 
 def language_of(text: str) -> str:
-    cjk = len(_CJK.findall(text))
-    latin = len(re.findall(r"[A-Za-z]+", text))
-    return P.LANG_EN if latin >= 3 and cjk * 4 < latin else P.LANG_ZH
+    """The prompt's name of the language ``text`` is written in (``bot.lang`` decides)."""
+    return P.LANG_EN if is_english(text) else P.LANG_ZH
 
 
 def _check_language(reply: str, language: str) -> None:
@@ -201,7 +191,7 @@ def combine_scores(offline: float, llm: float | None, flags: list[str] | set[str
 
 
 class BoundedLLMScorer:
-    """A ``bot.grade_model.Scorer``: the base scorer's score moved toward an LLM judge's by ≤ ``bound``.
+    """A ``bot.grading.model.Scorer``: the base scorer's score moved toward an LLM judge's by ≤ ``bound``.
 
     Drop-in for ``Grader(scorer=...)`` so callers do not change; the Grader applies its guards after the
     scorer, so they still win. A failed LLM call leaves the base score and records the notice.
@@ -423,7 +413,7 @@ class LLMRoles:
         return messages, validate
 
     def lookup(self, query: str, offline) -> RoleResult[LookupOut]:
-        """``offline`` is ``bot.ask.AskResult``. Not grounded → its "not in the bank" text, without asking the LLM."""
+        """``offline`` is ``bot.lookup.ask.AskResult``. Not grounded → its "not in the bank" text, without asking the LLM."""
         if self.llm is None or not offline.grounded:
             return RoleResult(text=offline.answer)
         messages, validate = self._lookup_parts(query, offline.answer)

@@ -1,8 +1,8 @@
 """The Gradio app: 面试 Interview, 查询 Ask, 进度 Progress, 题库 Library.
 
-Only wiring lives here: each event calls one function of ``bot.interview``,
-``bot.history``, ``bot.ask`` or ``ingest.pipeline`` and renders the result
-with ``bot.app_views``. Interview state sits in ``gr.State`` so every browser
+Only wiring lives here: each event calls one function of ``bot.interview.engine``,
+``bot.interview.history``, ``bot.lookup.ask`` or ``ingest.pipeline`` and renders the result
+with ``bot.web.views``. Interview state sits in ``gr.State`` so every browser
 session has its own; history is keyed by the user name typed in the header.
 """
 
@@ -29,8 +29,8 @@ class Services:
     """The library objects one server shares between sessions, built lazily so the page comes up fast."""
 
     def __init__(self, ctx: Context) -> None:
-        from bot.history import History
-        from bot.interview import InterviewEngine
+        from bot.interview.history import History
+        from bot.interview.engine import InterviewEngine
 
         self.ctx = ctx
         self.history = History(ctx.store_dir)
@@ -43,14 +43,14 @@ class Services:
         self._cal = None
 
     def _make_grader(self):
-        from bot.grading import Grader
+        from bot.grading.grader import Grader
 
         # The bank's other answers are the contrast set: the main model can then tell a right answer
         # to a different question from a right answer to this one.
         return Grader(self.ctx.embedder, self.ctx.tokenizer, contrast=self.ctx.store)
 
     def ask(self, query: str):
-        from bot.ask import ask, load_calibration
+        from bot.lookup.ask import ask, load_calibration
 
         if self._cal is None:
             self._cal = load_calibration(self.ctx.embedder.name)
@@ -67,7 +67,7 @@ class Services:
 
         s = self.ctx.settings
         with self.write_lock:
-            return ingest_paths(list(files), self.ctx.store, self.ctx.tokenizer, max_bytes=int(s.max_file_mb * 1e6),
+            return ingest_paths(list(files), self.ctx.store, self.ctx.tokenizer, max_bytes=s.max_file_bytes,
                                 chunk_chars=s.chunk_chars, chunk_overlap=s.chunk_overlap, progress=progress,
                                 sources=files)
 
@@ -76,7 +76,7 @@ class Services:
         from ingest.schema import IngestSummary
 
         with self.write_lock:
-            ing = Ingestor(self.ctx.store, self.ctx.tokenizer, max_bytes=int(self.ctx.settings.max_file_mb * 1e6))
+            ing = Ingestor(self.ctx.store, self.ctx.tokenizer, max_bytes=self.ctx.settings.max_file_bytes)
             n = ing.remove_source(source)
             ing.sync_vectors(IngestSummary())
         return n
@@ -85,9 +85,10 @@ class Services:
 def build_app(ctx: Context):
     import gradio as gr
 
-    from bot import app_views as V
-    from bot.history import normalize_user
-    from bot.interview import InterviewConfig
+    from bot.web import views as V
+    from bot.grading.schema import WEAK_SCORE
+    from bot.interview.history import normalize_user
+    from bot.interview.engine import InterviewConfig
     from ingest.errors import MianshiError
 
     svc = Services(ctx)
@@ -268,7 +269,7 @@ def build_app(ctx: Context):
         def on_ask_llm(query, msgs, lng):
             """Like ``on_ask``, then the LLM composes the answer from the same references, streamed into the
             chat; its final text (or the extractive answer after a fallback) replaces what was streamed."""
-            from bot.ask import AskResult
+            from bot.lookup.ask import AskResult
 
             msgs = list(msgs or [])
             if not query or not query.strip():
@@ -337,7 +338,7 @@ def build_app(ctx: Context):
                 return None, None, [], []
             h = svc.history
             return (V.trend_figure(h.trend(who), lc), V.topic_figure(h.topic_strength(who), lc),
-                    V.stat_rows(h.due(who), due=True), V.stat_rows(h.weakest(who, max_score=3.5), due=False))
+                    V.stat_rows(h.due(who), due=True), V.stat_rows(h.weakest(who, max_score=WEAK_SCORE), due=False))
 
         progress_outputs = [trend_plot, topic_plot, due_df, weak_df]
         refresh.click(on_refresh, [user, lang], progress_outputs)
@@ -374,7 +375,7 @@ def build_app(ctx: Context):
             if not files:
                 return library_view("请先选择文件 choose files to upload first")
             paths = [f if isinstance(f, str) else f.name for f in files]
-            max_bytes = int(ctx.settings.max_file_mb * 1e6)
+            max_bytes = ctx.settings.max_file_bytes
             saved, refused = V.save_uploads(paths, ctx.store_dir, max_bytes)
             lines = [f"跳过 skipped {r}" for r in refused]
             if saved:

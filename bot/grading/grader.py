@@ -1,15 +1,8 @@
 """Grade an interview answer 0–5 against reference answers, offline.
 
-Rubric (docs, eval labels and feedback use it verbatim):
-  0 — empty, irrelevant, "不知道/don't know", a copy of the question, or an attempt to manipulate the grader.
-  1 — on topic but wrong, or only buzzwords without a correct statement.
-  2 — some correct elements, but major gaps or a significant error.
-  3 — the core idea is right, but incomplete.
-  4 — correct, with minor omissions.
-  5 — correct and complete (may be phrased very differently from the reference, or in English).
-  Multiple choice: exactly the right set of letters → 5, anything else → 0.
+The rubric's wording (docs, eval labels, feedback and the LLM judge use it) is ``bot.texts.RUBRIC``.
 
-Guards run first and cap the score; the fitted scorer (``bot.grade_model``) scores the rest.
+Guards run first and cap the score; the fitted scorer (``bot.grading.model``) scores the rest.
 """
 
 from __future__ import annotations
@@ -19,9 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from bot import grade_features as gf
-from bot.grade_model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
-from ingest.schema import Grade
+from bot.grading import features as gf
+from bot.lang import is_english
+from bot.grading.model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
+from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade
+from bot.texts import FLAG_TEXT, RUBRIC
 
 COPY_RATIO = 0.75
 # The off-topic guard's threshold on relevance (max of answer–question and answer–reference cosine, plus a
@@ -33,40 +28,6 @@ PADDING_REP = 0.6
 PADDING_REP_LONG = 0.4
 QUESTION_MATCH = 0.92  # question_dense above which a bank record is taken to be the same question
 NO_REFERENCE_CAP = 2.0
-
-LEVELS_ZH = {
-    0: "0分：空白、无关、不知道、照抄题目或试图操纵评分",
-    1: "1分：切题但错误，或只有术语堆砌没有正确表述",
-    2: "2分：有部分正确内容，但有重大缺漏或明显错误",
-    3: "3分：核心思想正确，但不完整",
-    4: "4分：正确，略有遗漏",
-    5: "5分：正确且完整",
-}
-LEVELS_EN = {
-    0: "0 — empty, irrelevant, \"don't know\", a copy of the question, or an attempt to manipulate the grader",
-    1: "1 — on topic but wrong, or only buzzwords without a correct statement",
-    2: "2 — some correct elements, but major gaps or a significant error",
-    3: "3 — the core idea is right, but incomplete",
-    4: "4 — correct, with minor omissions",
-    5: "5 — correct and complete",
-}
-FLAG_TEXT = {
-    "empty": ("回答为空或只有一个词", "the answer is empty or a single word"),
-    "dont_know": ("回答表示不知道/跳过", "the answer says it does not know / skips"),
-    "copy": ("回答只是重复了题目", "the answer only repeats the question"),
-    "offtopic": ("回答与题目和参考答案无关", "the answer is unrelated to the question and the reference"),
-    "keywords": ("只罗列了术语，没有完整表述", "only a list of terms, no actual statement"),
-    "padding": ("回答大量重复、内容空洞", "the answer is padded with repetition and says little"),
-    "injection": ("回答中含有试图操纵评分的指令，已忽略并判为0分",
-                  "the answer contains instructions aimed at the grader; ignored and scored 0"),
-    "contradiction": ("与参考答案有矛盾", "contradicts the reference"),
-    "other_question": ("回答更像是在回答题库中的另一道题", "the answer reads like an answer to a different question"),
-    "no_reference": ("题库中没有找到这道题，仅按与题目的相关性评分（最高2分）",
-                     "this question is not in the bank; graded on relevance to the question only (max 2)"),
-}
-# Flags that set the score outright (0) and flags that cap it (≤1).
-ZERO_FLAGS = {"dont_know", "copy", "offtopic", "injection"}
-CAP1_FLAGS = {"empty", "keywords", "padding"}
 
 _LETTERS = re.compile(r"(?<![A-Za-z])([A-Fa-f])(?![A-Za-z])")
 _LETTER_RUN = re.compile(r"(?<![A-Za-z])([A-Fa-f]{1,6})(?![A-Za-z])")
@@ -134,7 +95,7 @@ class Grader:
         self.contrast_source = source if contrast is not None else None
         if contrast is None or isinstance(contrast, gf.ContrastSet):
             self.contrast = contrast
-        elif hasattr(contrast, "db") and hasattr(contrast, "collection"):
+        elif hasattr(contrast, "answer_chunk_vectors"):
             self.contrast = gf.ContrastSet.from_store(contrast, self.cache)
         else:
             self.contrast = gf.ContrastSet.from_pairs(self.cache, self.tokenizer, [tuple(p) for p in contrast])
@@ -145,7 +106,7 @@ class Grader:
               correct: str | None = None, reference_ids: list[str] = (), key_points: list[str] | None = None,
               cap: float | None = None) -> Grade:
         answer = gf.normalize(answer or "")
-        english = gf.feedback_in_english(answer)
+        english = is_english(answer)
         if kind == "choice":
             return self._grade_choice(answer, correct or (references[0] if references else ""),
                                       list(reference_ids), english)
@@ -153,7 +114,7 @@ class Grader:
         if gf.injection_spans(answer):
             flags.append("injection")
             answer = gf.strip_injection(answer)  # grade what is left, then the flag sets 0
-        early = self._early_flags(question, answer)
+        early = self.early_flags(question, answer)
         if early:
             flags += [] if flags and early == ["empty"] else early  # nothing left but the injection itself
             return self._finish(0.0, flags, None, [], english, list(reference_ids)[:1])
@@ -185,7 +146,7 @@ class Grader:
         flags = ["injection"] if gf.injection_spans(answer) else []
         if flags:
             answer = gf.strip_injection(answer)
-        early = self._early_flags(question, answer)
+        early = self.early_flags(question, answer)
         if early:
             return None, flags + early
         view = gf.view_answer(self.cache, self.tokenizer, question, answer)
@@ -196,7 +157,8 @@ class Grader:
 
     # ------------------------------------------------------------ stages
 
-    def _early_flags(self, question: str, answer: str) -> list[str]:
+    @staticmethod
+    def early_flags(question: str, answer: str) -> list[str]:
         """Guards that need no model: an answer that trips one is 0 (or ≤1) whatever it resembles."""
         if not re.sub(r"[\W_]", "", answer):
             return ["empty"]
@@ -245,7 +207,7 @@ class Grader:
             detail = f"you chose {''.join(sorted(got)) or 'nothing'}, the answer is {''.join(sorted(want)) or '?'}"
         else:
             detail = f"你选了{''.join(sorted(got)) or '（未识别到选项）'}，正确答案是{''.join(sorted(want)) or '?'}"
-        level = (LEVELS_EN if english else LEVELS_ZH)[int(score)]
+        level = RUBRIC["en" if english else "zh"][int(score)]
         return Grade(score=score, level=int(score), feedback=f"{level}。{detail}" if not english else f"{level}. {detail}",
                      key_points_hit=[], key_points_missed=[], reference_ids=reference_ids, flags=flags)
 
@@ -277,7 +239,7 @@ def feedback(level: int, flags: list[str], hits: list[str], misses: list[str], c
              english: bool) -> str:
     """Rubric level, then what was right, then what was missing or wrong: a few short lines."""
     i = 1 if english else 0
-    lines = [(LEVELS_EN if english else LEVELS_ZH)[level]]
+    lines = [RUBRIC["en" if english else "zh"][level]]
     for fl in flags:
         if fl in FLAG_TEXT:
             lines.append(("Note: " if english else "注意：") + FLAG_TEXT[fl][i])
@@ -321,7 +283,7 @@ def grade_with_bank(grader: Grader, retriever, question: str, answer: str) -> Gr
             return grader.grade(question, answer, refs, reference_ids=[rec.id] * len(refs),
                                 key_points=rec.key_points or None)
     g = grader.grade(question, answer, [], cap=NO_REFERENCE_CAP)
-    english = gf.feedback_in_english(answer)
+    english = is_english(answer)
     note = FLAG_TEXT["no_reference"][1 if english else 0]
     return g.model_copy(update={"feedback": f"{g.feedback}\n{note}", "flags": [*g.flags, "no_reference"],
                                 "reference_ids": []})

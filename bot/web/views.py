@@ -13,12 +13,14 @@ import shutil
 import unicodedata
 from pathlib import Path
 
-from bot.ask import AskResult
-from bot.history import QuestionStat, TopicStat, TrendPoint
-from bot.interview import Interview, Message, Summary, fmt_score
-from bot.interview_text import TEXT
+from bot.grading.schema import is_weak
+from bot.lookup.ask import AskResult
+from bot.interview.history import QuestionStat, TopicStat, TrendPoint
+from bot.interview.engine import Interview, Message, Summary, fmt_score
+from bot.texts import TEXT
 from ingest.errors import InputError
 from ingest.read import SUPPORTED_SUFFIXES
+from ingest.sizes import format_mb
 
 UPLOAD_DIR = "uploads"
 # CommonMark treats any backslash-escaped ASCII punctuation as a literal; '&' and ';' are left alone so the
@@ -110,7 +112,7 @@ def llm_badge(state: str, detail: str, lang: str) -> str:
 
 
 def interview_note(key: str, lang: str, **kw) -> str:
-    """An interviewer's message (``bot.interview_text``) outside an interview, e.g. in the Ask tab."""
+    """An interviewer's message (``bot.texts``) outside an interview, e.g. in the Ask tab."""
     return TEXT[lang][key].format(**kw)
 
 
@@ -144,7 +146,7 @@ def _pyplot():
 def _bar(names: list[str], values: list[float], title: str, xlabel: str, width: float = 6.4):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(width, 0.4 * max(len(names), 2) + 1.1), dpi=100)
-    colors = ["#d9534f" if v <= 2 else "#f0ad4e" if v < 3.5 else "#5cb85c" for v in values]
+    colors = ["#d9534f" if is_weak(v) else "#f0ad4e" if v < 4 else "#5cb85c" for v in values]
     ax.barh(names, values, color=colors)
     ax.set_xlim(0, 5)
     ax.invert_yaxis()
@@ -229,7 +231,7 @@ def save_uploads(paths: list[str], store_dir: Path, max_bytes: int) -> tuple[dic
             continue
         size = src.stat().st_size
         if size > max_bytes:
-            refused.append(f"{name}: 文件太大 {size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB limit — "
+            refused.append(f"{name}: 文件太大 {format_mb(size)}, over the {format_mb(max_bytes)} limit — "
                            f"split the file or raise MIANSHI_MAX_FILE_MB")
             continue
         dest = (target / name).resolve()

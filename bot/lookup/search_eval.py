@@ -7,9 +7,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from bot.ask import CALIBRATION, Calibration, is_relevant
-from bot.retrieval import Candidate, Retriever
-from ingest.errors import BadInputLine, InputError
+from bot.lookup.ask import CALIBRATION, Calibration, is_relevant
+from bot.lookup.retrieval import Candidate, Retriever
+from ingest.errors import InputError
+from bot.errors import BadInputLine
 from ingest.schema import Strict
 
 
@@ -64,7 +65,7 @@ def _run(retriever: Retriever, rows: list[SearchRow]) -> list[tuple[SearchRow, l
 
 def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: str,
              cal: Calibration | None = None) -> SearchReport:
-    from bot.ask import load_calibration
+    from bot.lookup.ask import load_calibration
 
     cal = cal or load_calibration(embedder)
     rows = [r for r in rows if split == "all" or r.split == split]
@@ -104,7 +105,7 @@ def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: 
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from bot.ask import features
+    from bot.lookup.ask import features
 
     dev = [(r, c[0]) for r, c in _run(retriever, [r for r in rows if r.split == "dev"]) if c]
     x = np.array([features(c) for _, c in dev], dtype=float)

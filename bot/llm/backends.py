@@ -7,7 +7,7 @@
   reached through the very same ``ChatOpenAI`` client as ``openai``: one client code path to test.
 
 Heavy imports stay inside each branch so ``none`` never loads LangChain integrations or llama.cpp.
-The roles (feedback, follow-up, lookup, scoring) live in ``bot.llm_roles``; prompts in ``bot.prompts``.
+The roles (feedback, follow-up, lookup, scoring) live in ``bot.llm.roles``; prompts in ``bot.llm.prompts``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from ingest.errors import LLMError, ModelLoadError, UnknownBackendError
-from ingest.settings import Settings
+from ingest.errors import ModelLoadError, UnknownBackendError
+
+from bot.errors import LLMError
+from bot.settings import Settings
 
 BACKENDS = ("none", "openai", "ollama", "local")
 

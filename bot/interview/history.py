@@ -23,12 +23,12 @@ from pathlib import Path
 
 from pydantic import Field
 
+from bot.grading.schema import WEAK_SCORE, is_weak
 from ingest.errors import InputError
 from ingest.schema import Strict
 
 DB_NAME = "history.sqlite"
 MAX_NAME = 40
-BAD_SCORE = 2.0  # answers at or below this go into the Anki deck and count as weak
 # Fixed ids: Anki merges re-imported decks and note types by id, so they must never change.
 ANKI_MODEL_ID = 1_607_392_319
 ANKI_DECK_BASE = 2_059_400_110
@@ -60,12 +60,10 @@ CSV_COLUMNS = ("time", "session", "question_id", "question", "kind", "topics", "
                "level", "feedback", "hint_used", "skipped", "reference", "source")
 
 
-class AnswerRecord(Strict):
-    """One graded answer as saved; ``id`` makes the save idempotent."""
+class GradedAnswer(Strict):
+    """One graded answer: what the interview keeps as a turn and history saves as a row."""
 
-    id: str
-    session_id: str
-    user: str
+    id: str = Field(description="stable per interview step, so a repeated save is idempotent")
     question_id: str
     question: str
     kind: str = "open"
@@ -80,6 +78,17 @@ class AnswerRecord(Strict):
     reference: str = ""
     source: str = ""
     created_at: str = Field(default_factory=lambda: _now().isoformat(timespec="milliseconds"))
+
+
+class AnswerRecord(GradedAnswer):
+    """A graded answer as saved: whose, and in which session."""
+
+    session_id: str
+    user: str
+
+    @classmethod
+    def of(cls, answer: GradedAnswer, *, session_id: str, user: str) -> "AnswerRecord":
+        return cls(**answer.model_dump(include=set(GradedAnswer.model_fields)), session_id=session_id, user=user)
 
 
 class QuestionStat(Strict):
@@ -279,7 +288,7 @@ class History:
         order: dict[str, None] = {}
         for s in self.due(user, now=now, limit=1000):
             order[s.question_id] = None
-        for s in self.weakest(user, limit=1000, max_score=BAD_SCORE):
+        for s in self.weakest(user, limit=1000, max_score=WEAK_SCORE):
             order[s.question_id] = None
         for s in self.scheduled(user):
             order[s.question_id] = None
@@ -328,7 +337,7 @@ class History:
         name = normalize_user(user)
         bad: dict[str, AnswerRecord] = {}
         for a in self.answers(name):
-            if not a.follow_up and a.score <= BAD_SCORE:
+            if not a.follow_up and is_weak(a.score):
                 bad[a.question_id] = a  # the latest bad answer wins
         model = genanki.Model(
             ANKI_MODEL_ID, "Mianshi 面试题",

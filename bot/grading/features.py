@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from bot.lang import is_english
 from ingest.chunk import chunk_text, split_sentences
 from ingest.keypoints import key_points as extract_key_points
 
@@ -85,17 +86,6 @@ class Features:
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _LATIN = re.compile(r"[A-Za-z]")
 _CLAUSE_SPLIT = re.compile(r"(?<=[,，、;；:：])|\s+[—–-]+\s+|(?<=\))\s")
-
-
-def is_english(text: str) -> bool:
-    """Mostly Latin letters: the answer is written in English (feedback follows it)."""
-    cjk, latin = len(_CJK.findall(text)), len(_LATIN.findall(text))
-    return latin > 0 and cjk * 4 < latin
-
-
-def feedback_in_english(answer: str) -> bool:
-    """Reply in English to an English sentence; a bare "BN" or "pass" is not a choice of language."""
-    return is_english(answer) and len(re.findall(r"[A-Za-z]+", answer)) >= 3
 
 
 def text_units(text: str) -> float:
@@ -415,25 +405,13 @@ class ContrastSet:
     @classmethod
     def from_store(cls, store, cache: EmbedCache | None = None) -> "ContrastSet":
         """The bank's answer chunks with the vectors and terms ingest already stored (nothing is re-encoded)."""
-        rows = store.db.execute(
-            "SELECT c.id, c.record_id, c.text, r.question FROM chunks c JOIN records r ON r.id = c.record_id "
-            "WHERE c.role = 'answer' AND c.embedded = 1 AND r.kind = 'open'").fetchall()
-        ids = [r[0] for r in rows]
-        got: dict[str, np.ndarray] = {}
-        for i in range(0, len(ids), 1000):
-            res = store.collection.get(ids=ids[i : i + 1000], include=["embeddings"])
-            for cid, v in zip(res["ids"], res["embeddings"]):
-                got[cid] = np.asarray(v, dtype=np.float32)
-        rows = [r for r in rows if r[0] in got]
-        dim = getattr(store.embedder, "dim", 0)
-        vecs = np.stack([got[r[0]] for r in rows]) if rows else np.zeros((0, dim), np.float32)
-        vecs = vecs / np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+        rows, vecs = store.answer_chunk_vectors()
         if cache is not None:
-            cache.put([r[2] for r in rows], vecs)
-        owners = {r[1] for r in rows}
+            cache.put([r[1] for r in rows], vecs)
+        owners = {r[0] for r in rows}
         ids_all, toks = store.all_tokens()
         terms = {rid: set(t) for rid, t in zip(ids_all, toks) if rid in owners}
-        return cls([r[1] for r in rows], [r[3] for r in rows], [r[2] for r in rows], vecs, terms)
+        return cls([r[0] for r in rows], [r[2] for r in rows], [r[1] for r in rows], vecs, terms)
 
     @classmethod
     def merge(cls, *sets: "ContrastSet | None") -> "ContrastSet | None":

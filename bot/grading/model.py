@@ -4,7 +4,7 @@
 features (a multinomial logistic regression or a cumulative-link ordinal
 logistic, whichever grouped CV on the train split preferred) whose expected
 class is mapped through an isotonic curve. Everything is fitted on the train
-split (``bot.grade_eval.fit``) and stored as plain JSON, including the
+split (``bot.grading.evaluation.fit``) and stored as plain JSON, including the
 off-topic guard's threshold. The file holds two models: one with the contrast
 features (used when the grader knows other questions' references) and a
 fallback without them. Another scorer (an LLM judge, later) implements the same
@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 from pydantic import Field
 
-from bot.grade_features import BASE_FEATURES, FEATURE_NAMES, Features
+from bot.grading.features import BASE_FEATURES, FEATURE_NAMES, Features
 from ingest.errors import ModelLoadError
 from ingest.schema import Strict
 

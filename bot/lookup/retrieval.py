@@ -3,7 +3,7 @@
 Both rankings are over records (a record's dense score is its best chunk), so
 the caller gets questions with their reference answers, not raw chunks. The
 per-record features (best cosine, BM25, query-term coverage) are kept for the
-abstention decision in ``bot.ask``.
+abstention decision in ``bot.lookup.ask``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,4 @@ class Retriever:
         return count
 
     def _roles(self, chunk_ids: list[str]) -> dict[str, str]:
-        if not chunk_ids:
-            return {}
-        marks = ",".join("?" * len(chunk_ids))
-        return dict(self.store.db.execute(f"SELECT id, role FROM chunks WHERE id IN ({marks})", chunk_ids).fetchall())
+        return self.store.chunk_roles(chunk_ids)

@@ -7,13 +7,12 @@ import sys
 
 import typer
 
-from bot.cli import _Group
+from bot.cli.common import sub_app
 
 
 def register(app: typer.Typer) -> None:
-    llm_app = typer.Typer(cls=_Group, no_args_is_help=True,
-                          help="LLM backends: fetch the local model, check the configured one.\n\n"
-                               "Example: mianshi --llm local llm check")
+    llm_app = sub_app("LLM backends: fetch the local model, check the configured one.\n\n"
+                      "Example: mianshi --llm local llm check")
     app.add_typer(llm_app, name="llm")
 
     @llm_app.command("fetch-local")
@@ -40,9 +39,8 @@ def register(app: typer.Typer) -> None:
 
         Example: mianshi --llm local llm check
         """
-        from bot.llm import make_llm
-        from bot.llm_roles import LLMRoles
-        from ingest.settings import Settings
+        from bot.llm import LLMRoles, make_llm
+        from bot.settings import Settings
 
         llm = make_llm(Settings())
         if llm is None:

@@ -8,7 +8,7 @@ is untouched and the answer is kept in ``pending_answer`` to retry.
 
 Messages are plain text: whoever renders them must escape them.
 
-With an LLM (``roles``, a ``bot.llm_roles.LLMRoles``) the interviewer *words* things like a person: the
+With an LLM (``roles``, a ``bot.llm.roles.LLMRoles``) the interviewer *words* things like a person: the
 feedback shown after an answer and the follow-up question. The program still decides everything else —
 the score (the offline grade, moved toward an LLM judge by at most ``roles.score_bound``, 0 by default),
 whether to follow up and on which point, when to move on. What is stored in history is the program's:
@@ -27,15 +27,16 @@ from typing import TYPE_CHECKING, Callable, Generator, Iterator, Literal, Protoc
 
 from pydantic import Field
 
-from bot.history import AnswerRecord, History, normalize_user
-from bot.interview_text import LEVEL_NAMES, TEXT
-from bot.retrieval import reference_text
+from bot.interview.history import AnswerRecord, GradedAnswer, History, normalize_user
+from bot.texts import LEVEL_NAMES, TEXT
+from bot.lookup.retrieval import reference_text
 from ingest.errors import InputError
-from ingest.schema import Grade, Record, Strict
+from ingest.schema import Record, Strict
+from bot.grading.schema import Grade, is_weak
 from ingest.store import Store
 
 if TYPE_CHECKING:  # the offline path never imports the LLM layer
-    from bot.llm_roles import LLMRoles
+    from bot.llm.roles import LLMRoles
 
 Kinds = Literal["open", "choice", "mixed"]
 Mode = Literal["random", "topic", "review"]
@@ -70,28 +71,13 @@ class Message(Strict):
     text: str = ""
 
 
-class Turn(Strict):
-    """One graded answer (a main answer, a skip, or the answer to a follow-up)."""
+class Turn(GradedAnswer):
+    """One graded answer in an interview (a main answer, a skip, or the answer to a follow-up)."""
 
-    id: str
-    question_id: str
-    question: str
-    kind: str
-    topics: list[str]
-    follow_up: bool = False
-    answer: str
-    score: float
-    level: int
     level_name: str
-    feedback: str
     key_points_hit: list[str] = Field(default_factory=list)
     key_points_missed: list[str] = Field(default_factory=list)
-    hint_used: bool = False
-    skipped: bool = False
-    reference: str = ""
-    source: str = ""
     saved: bool = False
-    created_at: str
 
 
 class TopicScore(Strict):
@@ -244,15 +230,8 @@ class InterviewEngine:
 
     # --- setup --------------------------------------------------------------------------
     def pool(self, kinds: Kinds = "mixed", topics: list[str] | None = None) -> list[Record]:
-        wanted = set(topics or [])
-        out = []
-        for r in self.store.iter_records():
-            if not usable(r) or (kinds != "mixed" and r.kind != kinds):
-                continue
-            if wanted and not wanted & set(r.topics):
-                continue
-            out.append(r)
-        return out
+        wanted = ("open", "choice") if kinds == "mixed" else (kinds,)
+        return [r for r in self.store.records_by(wanted, topics or ()) if usable(r)]
 
     def plan(self, config: InterviewConfig) -> list[Record]:
         rng = random.Random(config.seed)
@@ -312,10 +291,7 @@ class InterviewEngine:
         if rec.answers:
             return rec.answers[0].source
         # An MCQ without an explanation has no answer row, but it still came from a document.
-        row = self.store.db.execute(
-            "SELECT path, position FROM occurrences WHERE record_id=? ORDER BY path, position LIMIT 1", (rec.id,)
-        ).fetchone()
-        return f"{row[0]}#{row[1]}" if row else ""
+        return self.store.record_source(rec.id)
 
     # --- steps --------------------------------------------------------------------------
     def submit(self, iv: Interview, answer: str | list[str]) -> Interview:
@@ -481,7 +457,7 @@ class InterviewEngine:
             for topic in t.topics or ["other"]:
                 per.setdefault(topic, []).append(t.score)
         avg = round(sum(t.score for t in mains) / len(mains), 2) if mains else 0.0
-        weakest = sorted((t for t in mains if t.score < 4), key=lambda t: t.score)[:3]
+        weakest = sorted((t for t in mains if is_weak(t.score)), key=lambda t: t.score)[:3]
         return Summary(
             answered=len(mains), total=len(iv.questions), average=avg,
             per_topic=sorted((TopicScore(topic=k, average=round(sum(v) / len(v), 2), answers=len(v))
@@ -631,12 +607,7 @@ class InterviewEngine:
             if t.saved:
                 continue
             try:
-                self.history.save_answer(AnswerRecord(
-                    id=t.id, session_id=iv.id, user=iv.config.user, question_id=t.question_id, question=t.question,
-                    kind=t.kind, topics=t.topics, follow_up=t.follow_up, answer=t.answer, score=t.score,
-                    level=t.level, feedback=t.feedback, hint_used=t.hint_used, skipped=t.skipped,
-                    reference=t.reference, source=t.source, created_at=t.created_at,
-                ))
+                self.history.save_answer(AnswerRecord.of(t, session_id=iv.id, user=iv.config.user))
                 t.saved = True
             except Exception as exc:
                 iv.messages.append(Message(role="assistant", kind="error", text=iv.t("save_error", err=_err(exc))))

@@ -16,10 +16,12 @@ from pathlib import Path
 import numpy as np
 from pydantic import Field
 
-from bot.grade_features import Features
-from bot.grade_model import MODEL_PATH, LinearOrdinalScorer, ModelParams
-from bot.grading import CAP1_FLAGS, ZERO_FLAGS, Grader
-from ingest.errors import BadInputLine, InputError
+from bot.grading.features import Features
+from bot.grading.model import MODEL_PATH, LinearOrdinalScorer, ModelParams
+from bot.grading.grader import Grader
+from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS
+from ingest.errors import InputError
+from bot.errors import BadInputLine
 from ingest.schema import Strict
 
 EVAL_DIR = Path("evals/grade")
@@ -196,7 +198,7 @@ class _Design:
         from sklearn.isotonic import IsotonicRegression
         from sklearn.model_selection import GroupKFold
 
-        from bot.grading import relevance
+        from bot.grading.grader import relevance
 
         usable = [(r, f) for r, f, flags in self.inspected
                   if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)
@@ -276,7 +278,7 @@ def _criterion(run) -> tuple[float, float]:
 
 def train_center(grader: Grader, train: list[GradeRow]) -> list[float]:
     """Mean e5 passage vector of the train questions and their references' chunks (the shared direction)."""
-    from bot.grade_features import reference_chunks
+    from bot.grading.features import reference_chunks
 
     texts = list(dict.fromkeys([*(r.question for r in train if not r.is_choice),
                                 *(c for r in train if not r.is_choice for c in reference_chunks(r.reference))]))
@@ -295,7 +297,7 @@ def english_shift(inspected) -> float:
 def offtopic_candidates(inspected, shift: float) -> list[float]:
     """Midpoints between consecutive relevance values of the train rows, up to the lowest relevance of any
     answer labelled ≥ 2: a guard that sets 0 may never zero an answer a human found partly right (and 0 = off)."""
-    from bot.grading import relevance
+    from bot.grading.grader import relevance
 
     floor = min((relevance(f, shift) for r, f, _ in inspected if f is not None and r.label >= 2), default=1.0)
     vals = sorted({round(relevance(f, shift), 4) for _, f, _ in inspected if f is not None})
@@ -304,7 +306,7 @@ def offtopic_candidates(inspected, shift: float) -> list[float]:
 
 
 def offtopic_threshold(inspected, shift: float) -> tuple[float, float, int]:
-    from bot.grading import relevance
+    from bot.grading.grader import relevance
 
     cand = [(relevance(f, shift), r.label) for r, f, flags in inspected
             if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)]
@@ -331,7 +333,7 @@ def fit(grader: Grader, rows: list[GradeRow], path: Path = MODEL_PATH, folds: in
     """
     from itertools import combinations
 
-    from bot.grade_features import BASE_FEATURES, FEATURE_GROUPS, FEATURE_NAMES
+    from bot.grading.features import BASE_FEATURES, FEATURE_GROUPS, FEATURE_NAMES
 
     log = log or (lambda *a: None)
     train = [r for r in rows if r.split == "train"]  # the test split never reaches this function's model

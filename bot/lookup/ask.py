@@ -13,7 +13,8 @@ import json
 import math
 from pathlib import Path
 
-from bot.retrieval import Candidate, Retriever, reference_text
+from bot.lang import is_english
+from bot.lookup.retrieval import Candidate, Retriever, reference_text
 from ingest.schema import Strict
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
@@ -65,11 +66,6 @@ def load_calibration(embedder_name: str, path: Path = CALIBRATION) -> Calibratio
 
 def is_relevant(c: Candidate, cal: Calibration) -> bool:
     return relevance(c, cal) >= cal.threshold
-
-
-def is_english(text: str) -> bool:
-    letters = [ch for ch in text if ch.isalpha()]
-    return bool(letters) and sum(ch.isascii() for ch in letters) / len(letters) > 0.8
 
 
 def ask(retriever: Retriever, query: str, cal: Calibration, *, max_sources: int = 2) -> AskResult:

@@ -1,0 +1,44 @@
+"""A deterministic grader with no model: key-term overlap with the reference, behind the same guards.
+
+It is the word-overlap baseline the eval reports compare against, and the fast grader the interview state
+machine's tests plug in through ``make_grader("overlap", …)``. Not meant to be used for real grading.
+"""
+
+from __future__ import annotations
+
+from bot.grading import features as gf
+from bot.grading.grader import Grader, parse_choice
+from bot.grading.schema import Grade
+
+
+class OverlapGrader:
+    """Score = 5 × the share of the reference's content terms (beyond the question's) the answer contains."""
+
+    def __init__(self, tokenizer) -> None:
+        self.tokenizer = tokenizer
+
+    def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
+              correct: str | None = None, reference_ids=(), key_points: list[str] | None = None,
+              cap: float | None = None) -> Grade:
+        answer = gf.normalize(answer or "")
+        ids = list(reference_ids)[:1]
+        if kind == "choice":
+            want, got = parse_choice(correct or (references[0] if references else "")), parse_choice(answer)
+            score = 5.0 if want and got == want else 0.0
+            return Grade(score=score, level=int(score), feedback="", reference_ids=ids)
+        flags = Grader.early_flags(question, answer)
+        if gf.injection_spans(answer):
+            flags = ["injection", *flags]
+        points = [p for r in references for p in gf.reference_points(r, key_points)]
+        if flags or not points:
+            return Grade(score=0.0, level=0, feedback="", key_points_missed=points, reference_ids=ids,
+                         flags=flags)
+        q = set(self.tokenizer.tokens(question))
+        ans = set(self.tokenizer.tokens(answer))
+        hits = [p for p in points if (set(self.tokenizer.tokens(p)) - q) & ans]
+        score = 5.0 * len(hits) / len(points)
+        if cap is not None:
+            score = min(score, cap)
+        score = round(score, 2)
+        return Grade(score=score, level=int(round(score)), feedback="", key_points_hit=hits,
+                     key_points_missed=[p for p in points if p not in hits], reference_ids=ids)
