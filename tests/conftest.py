@@ -6,41 +6,18 @@ real ones); every feature is also exercised with the real e5 model in the ``e5_s
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "corpus" / "raw"
-PAGES = ROOT / "tests" / "data" / "pages"
+from tests.support import SEEDS, Cli
+
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
-
-class Cli:
-    """Runs `mianshi` in-process through Click's runner against one store."""
-
-    def __init__(self, store: Path, embedder: str = "hash", **env: str) -> None:
-        self.store = store
-        self.env = {"MIANSHI_HOME": str(store), "MIANSHI_EMBEDDER": embedder, **env}
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, env: dict | None = None, input: str | None = None):
-        from bot.cli import build_app
-
-        return self.runner.invoke(build_app(), [str(a) for a in args], env={**self.env, **(env or {})}, input=input,
-                                  catch_exceptions=False)
-
-    def jsonl(self, *args: str) -> list[dict]:
-        res = self(*args)
-        assert res.exit_code == 0, res.stderr
-        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
 
 
 @pytest.fixture
@@ -72,3 +49,45 @@ def e5_context(e5_cli):
     from bot.settings import Settings
 
     return build_context(e5_cli.store, Settings(embedder="e5"))
+
+
+# --- LLM backends: the real SmolLM2 server and the fake OpenAI-compatible server ---------------------------
+
+
+@pytest.fixture(scope="module")
+def local_llm():
+    from bot.llm import make_llm
+    from bot.llm.backends import smollm2_path
+    from bot.settings import Settings
+
+    # Small max_tokens (64 fits the judge JSON) and one attempt per call keep the module fast on 2 shared cores (retries are tested
+    # against the fake server). One thread: when other jobs share the cores, llama.cpp's spinning thread
+    # barriers stall badly with two. Timeouts are generous for the same reason.
+    llm = make_llm(Settings(llm="local", llm_gguf=smollm2_path(), llm_max_tokens=64, llm_timeout=180,
+                            llm_retries=0, llm_temperature=0, llm_ctx=2048, llm_threads=1))
+    yield llm
+    llm.close()
+
+
+@pytest.fixture(scope="module")
+def roles(local_llm):
+    from bot.llm import LLMRoles
+
+    r = LLMRoles(local_llm, score_bound=5.0)
+    yield r
+    r.close()
+
+
+@pytest.fixture(scope="module")
+def fake():
+    from tests.fake_llm_server import FakeLLMServer
+
+    srv = FakeLLMServer().start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fresh_fake(fake):
+    fake.reset()
+    return fake

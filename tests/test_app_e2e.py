@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +53,7 @@ def seeded(e5_context):
     """A question whose partial answer gets a follow-up, and that partial answer (asked of the real grader)."""
     from bot.grading.grader import Grader
     from bot.interview.engine import InterviewEngine
-    from tests.test_interview import partial_answers
+    from tests.support import partial_answers
 
     grader = Grader(e5_context.embedder, e5_context.tokenizer)
     engine = InterviewEngine(e5_context.store, grader)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SEEDS, Cli
+from tests.support import SEEDS, Cli
 
 
 def _free_port() -> int:

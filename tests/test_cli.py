@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from bot.cli import build_app
-from tests.conftest import SEEDS
+from tests.support import SEEDS
 
 
 def _commands(group, prefix=()):

@@ -34,7 +34,7 @@ def test_different_questions_stay_apart(a, b):
 
 
 def test_seed_duplicates_are_merged_with_both_sources(cli):
-    from tests.conftest import SEEDS
+    from tests.support import SEEDS
 
     cli("ingest", SEEDS)
     rows = cli.jsonl("export")

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.grading.grader import FLAG_TEXT, Grader, grade_with_bank, parse_choice
-from tests.conftest import Cli
+from tests.support import Cli
 
 pytestmark = pytest.mark.slow
 

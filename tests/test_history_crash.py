@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 TOTAL = 6000  # answers in the whole workload
 THREADS = 4  # writer threads in the child, one user each

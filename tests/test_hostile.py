@@ -37,7 +37,7 @@ from ingest.clean import clean_text
 from ingest.errors import InputError
 from ingest.parse import MAX_QUESTION_CHARS, parse_document
 from ingest.read import SUPPORTED_SUFFIXES, read_document
-from tests.conftest import ROOT, SEEDS, Cli
+from tests.support import ROOT, SEEDS, Cli
 
 MAX = 20_000_000  # the default MIANSHI_MAX_FILE_MB, in bytes, as the CLI computes it
 # HOSTILE_SCALE=10 multiplies every max_examples below for a longer soak (the default run stays < 2 min).

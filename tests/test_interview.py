@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from bot.interview.history import History
-from bot.interview.engine import FOLLOW_UP_MAX, HINT_CAPS, Interview, InterviewConfig, InterviewEngine, usable
+from tests.support import partial_answers
+from bot.interview.engine import HINT_CAPS, Interview, InterviewConfig, InterviewEngine, usable
 from ingest.errors import InputError
 
 pytestmark = pytest.mark.slow
@@ -42,26 +43,6 @@ def _open_ids(engine: InterviewEngine, min_points: int = 3) -> list[str]:
     return [r.id for r in engine.pool("open") if len(r.key_points) >= min_points]
 
 
-def partial_answers(grader, records, limit: int = 3) -> list[tuple[str, str]]:
-    """(question id, answer) pairs where answering with one key point leaves a missed point to follow up on.
-
-    Which partial answers the grader judges incomplete depends on the fitted model, so ask the real grader
-    rather than guess.
-    """
-    out = []
-    for r in records:
-        if r.kind != "open" or len(r.key_points) < 2:
-            continue
-        for point in r.key_points[:2]:
-            g = grader.grade(r.question, point, [a.text for a in r.answers], reference_ids=[r.id],
-                             key_points=r.key_points)
-            if g.key_points_missed and g.score <= FOLLOW_UP_MAX and not g.flags:
-                out.append((r.id, point))
-                break
-        if len(out) == limit:
-            break
-    assert out, "the grader finds no missed key point in any one-key-point answer: follow-ups cannot be tested"
-    return out
 
 
 def test_ask_answer_grade_follow_up_next_summary(engine, history, grader):

@@ -26,7 +26,7 @@ from ingest.errors import ModelLoadError, UnknownBackendError
 from bot.errors import LLMError
 from bot.grading.schema import Grade
 from bot.settings import Settings
-from tests.fake_llm_server import FakeLLMServer
+from tests.support import openai_roles
 
 # `make test` installs both; a missing one is a broken set-up, which must fail rather than skip.
 try:
@@ -50,49 +50,12 @@ POINT = GRADE.key_points_missed[0]  # the interview picks the point; the model o
 
 
 @pytest.fixture(scope="module")
-def local_llm():
-    # Small max_tokens (64 fits the judge JSON) and one attempt per call keep the module fast on 2 shared cores (retries are tested
-    # against the fake server). One thread: when other jobs share the cores, llama.cpp's spinning thread
-    # barriers stall badly with two. Timeouts are generous for the same reason.
-    llm = make_llm(Settings(llm="local", llm_gguf=smollm2_path(), llm_max_tokens=64, llm_timeout=180,
-                            llm_retries=0, llm_temperature=0, llm_ctx=2048, llm_threads=1))
-    yield llm
-    llm.close()
-
-
-@pytest.fixture(scope="module")
-def roles(local_llm):
-    r = LLMRoles(local_llm, score_bound=5.0)
-    yield r
-    r.close()
-
-
-@pytest.fixture(scope="module")
-def fake():
-    srv = FakeLLMServer().start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def fresh_fake(fake):
-    fake.reset()
-    return fake
-
-
-@pytest.fixture(scope="module")
 def grader():
     from bot.grading.grader import Grader
     from ingest.embed import make_embedder
     from ingest.tokenize import Tokenizer
 
     return Grader(make_embedder(Settings(embedder="e5")), Tokenizer())
-
-
-def _openai_roles(fake: FakeLLMServer, **kw) -> LLMRoles:
-    s = Settings(llm="openai", llm_base_url=f"{fake.url}/v1", llm_model="fake", llm_timeout=kw.pop("timeout", 5),
-                 llm_retries=kw.pop("retries", 1), llm_max_tokens=64)
-    return LLMRoles(make_llm(s), **kw)
 
 
 def _final(events):
@@ -214,14 +177,14 @@ def test_undetected_manipulation_moves_score_at_most_bound(roles, grader):
 
 def test_garbage_output_falls_back_with_notice(fresh_fake):
     fresh_fake.mode = "garbage"
-    roles = _openai_roles(fresh_fake)
+    roles = openai_roles(fresh_fake)
     r = roles.feedback(Q, ANSWER, GRADE, REF)
     assert r.value is None and r.text == GRADE.feedback and "offline" in r.notice
     assert r.attempts == 2 and len(fresh_fake.requests) == 2  # bounded: one retry, then offline
 
 
 def test_malformed_json_and_bad_citations_fall_back(fresh_fake):
-    roles = _openai_roles(fresh_fake)
+    roles = openai_roles(fresh_fake)
     fresh_fake.script("sure! here is a question", "still no json")
     r = roles.follow_up(Q, ANSWER, POINT, fallback="templated?")
     assert r.text == "templated?" and r.notice and r.attempts == 2
@@ -232,7 +195,7 @@ def test_malformed_json_and_bad_citations_fall_back(fresh_fake):
 
 
 def test_invented_facts_are_rejected(fresh_fake):
-    roles = _openai_roles(fresh_fake, retries=0)
+    roles = openai_roles(fresh_fake, retries=0)
     fresh_fake.script("Good start! Dropout was introduced by Hinton in 2012 with p=0.5 in AlexNet.")
     r = roles.feedback(Q, ANSWER, GRADE, REF)
     assert r.value is None and "2012" in r.notice
@@ -247,7 +210,7 @@ def test_invented_facts_are_rejected(fresh_fake):
 
 def test_timeout_never_hangs(fresh_fake):
     fresh_fake.mode, fresh_fake.delay = "sleep", 6.0
-    roles = _openai_roles(fresh_fake, timeout=1, retries=3)
+    roles = openai_roles(fresh_fake, timeout=1, retries=3)
     t0 = time.monotonic()
     r = roles.follow_up(Q, ANSWER, POINT, fallback="templated?")
     assert time.monotonic() - t0 < 5, "a timeout is not retried and returns within the deadline"
@@ -265,7 +228,7 @@ def test_connection_refused_falls_back():
 
 
 def test_not_found_lookup_never_asks_the_model(fresh_fake):
-    roles = _openai_roles(fresh_fake)
+    roles = openai_roles(fresh_fake)
     offline = AskResult(answer="题库中没有找到相关问题。", sources=[], grounded=False)
     assert roles.lookup("量子计算是什么", offline).text == offline.answer
     _, final = _final(roles.stream_lookup("量子计算是什么", offline))

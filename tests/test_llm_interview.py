@@ -19,8 +19,8 @@ import pytest
 from bot.interview.history import History
 from bot.interview.engine import FOLLOW_UP_MAX, InterviewConfig, InterviewEngine
 from bot.llm.roles import LLMRoles
-from tests.test_interview import partial_answers
-from tests.test_llm import _openai_roles, fake, fresh_fake, local_llm  # noqa: F401 — fixtures shared, not copied
+from tests.support import partial_answers
+from tests.support import openai_roles
 
 pytestmark = pytest.mark.slow
 
@@ -152,7 +152,7 @@ def test_valid_llm_wording_is_shown_and_the_score_moves_by_at_most_the_bound(fre
     offline = _offline_grade(grader, e5_context.store, qid, partial)
     reply = "回答得不错，核心思路是对的。再想想还缺了哪一点，整体会更完整。"
     fresh_fake.script('{"reason": "complete", "score": 5}', reply, '{"question": "能再具体讲讲这一点吗"}')
-    roles = _openai_roles(fresh_fake, score_bound=0.5)
+    roles = openai_roles(fresh_fake, score_bound=0.5)
     engine = InterviewEngine(e5_context.store, grader, history, roles=roles)
     iv = engine.start(InterviewConfig(user="llm-fake", question_ids=[qid], n_questions=1))
     iv = engine.submit(iv, partial)
@@ -175,7 +175,7 @@ def test_streamed_feedback_grows_in_the_chat_and_ends_as_the_plain_submit(case, 
     reply = ("回答得不错， 核心思路是对的。 再想想还缺了哪一点， 整体会更完整。" if case == "valid"
              else "Good answer overall, but think about what is still missing here.")
     follow_up = '{"question": "能再具体讲讲这一点吗"}'
-    roles = _openai_roles(fresh_fake, retries=0)  # no retry: both paths consume exactly two scripted replies
+    roles = openai_roles(fresh_fake, retries=0)  # no retry: both paths consume exactly two scripted replies
     engine = InterviewEngine(e5_context.store, grader, roles=roles)
     iv = engine.start(InterviewConfig(user="llm-stream", question_ids=[qid], n_questions=1))
 
@@ -210,7 +210,7 @@ def test_broken_backend_falls_back_and_the_interview_goes_on(failure, fresh_fake
     qid, partial, other = seeded
     fresh_fake.mode = "garbage" if failure == "garbage" else "sleep"
     fresh_fake.delay = 2.5  # over the 1 s timeout, short enough that abandoned requests finish soon
-    roles = _openai_roles(fresh_fake, timeout=1, retries=1)
+    roles = openai_roles(fresh_fake, timeout=1, retries=1)
     engine = InterviewEngine(e5_context.store, grader, history, roles=roles)
     user = f"llm-{failure}"
     iv = engine.start(InterviewConfig(user=user, question_ids=[qid, other], n_questions=2))

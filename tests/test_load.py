@@ -16,7 +16,7 @@ import tempfile
 import pytest
 
 from tests.bench import load
-from tests.conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from bot.cli.common import Bars, JsonOpt, StoreOpt, context, emit, err, note, out, printable
+from bot.cli.common import Bars, JsonOpt, StoreOpt, context, emit, note, out, printable
 
 
 def register(app: typer.Typer) -> None:
