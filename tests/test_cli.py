@@ -77,13 +77,16 @@ def test_changed_file_replaces_its_records(cli, corpus):
 
 def test_export_schema(cli):
     cli("ingest", SEEDS)
+    seed_names = {p.name for p in SEEDS.iterdir()}
     rows = cli.jsonl("export")
     assert rows
     for r in rows:
         assert set(r) == {"id", "question", "answers", "kind", "options", "correct", "topics"}
         assert r["kind"] in ("open", "choice")
         for a in r["answers"]:
-            assert set(a) == {"text", "source"} and a["source"].startswith("corpus/raw/") or "#" in a["source"]
+            assert set(a) == {"text", "source"}
+            path, _, position = a["source"].rpartition("#")
+            assert path.endswith(".txt") and Path(path).name in seed_names and position.isdigit(), a["source"]
         if r["kind"] == "choice":
             assert r["options"] and r["correct"] and set(r["correct"]) <= set(r["options"])
         else:
@@ -196,3 +199,36 @@ def test_rebuild_swaps_in_a_fresh_store(cli):
     assert json.loads(res.stdout)["unchanged"] == 0
     assert cli.jsonl("export") == before
     assert not (cli.store.parent / "store.rebuild").exists()
+
+
+def test_markup_in_bank_text_and_file_names_prints_literally(cli, tmp_path):
+    # Rich would read "[/b]" as a closing tag and fail; document text and names are printed as text.
+    doc = tmp_path / "[b]notes[red].md"
+    doc.write_text("## Q1: 什么是[/b]批归一化[bold]？\n\nBN对每个小批量做[red]归一化[/red]，再缩放平移。\n", encoding="utf-8")
+    assert cli("ingest", doc).exit_code == 0
+    res = cli("search", "批归一化", "--k", "1", env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.stderr
+    assert "[/b]批归一化[bold]" in res.stdout and "[red]归一化[/red]" in res.stdout
+    res = cli("sources", env={"COLUMNS": "400"})
+    assert res.exit_code == 0, res.stderr
+    assert "[b]notes[red].md" in res.stdout
+
+
+def test_broken_pipe_is_not_an_internal_error(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    store = tmp_path / "store"
+    env = {**__import__("os").environ, "MIANSHI_EMBEDDER": "hash", "MIANSHI_HOME": str(store)}
+    subprocess.run([sys.executable, "-m", "bot", "ingest", str(SEEDS)], env=env, cwd=ROOT, check=True,
+                   capture_output=True)
+    # `mianshi export | head -1`: the reader goes away after one line.
+    proc = subprocess.Popen([sys.executable, "-m", "bot", "export"], env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=60)
+    assert b"internal error" not in err and b"Traceback" not in err
+    assert proc.returncode == 0

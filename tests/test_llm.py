@@ -18,10 +18,10 @@ from bot.llm import prompts as P
 from bot.lookup.ask import AskResult
 from bot.llm.backends import LocalServer, join_parts, make_llm, smollm2_path
 from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS
-from bot.llm.roles import (
-    BoundedLLMScorer, FeedbackOut, FollowUpOut, LLMRoles, LookupOut, ScoreOut,
-    combine_scores, invented_terms,
-)
+from bot.llm import LLMRoles
+from bot.llm.checks import invented_terms
+from bot.llm.outputs import FeedbackOut, FollowUpOut, LookupOut, ScoreOut
+from bot.llm.scoring import BoundedLLMScorer, combine_scores
 from ingest.errors import ModelLoadError, UnknownBackendError
 from bot.errors import LLMError
 from bot.grading.schema import Grade

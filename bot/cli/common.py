@@ -33,6 +33,10 @@ class ErrorGroup(TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except BrokenPipeError:
+            # The reader of stdout went away (`mianshi export | head`): stop quietly, like other Unix tools.
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except Exception as exc:
             # Exit/usage exceptions (typer ships its own click) carry exit codes and help: let them through.
             if type(exc).__module__.startswith(("typer", "click")) or _debug(ctx):
@@ -46,6 +50,13 @@ class ErrorGroup(TyperGroup):
         except KeyboardInterrupt:
             typer.echo("已中断 interrupted", err=True)
             raise typer.Exit(130) from None
+
+
+def _silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _debug(ctx) -> bool:

@@ -14,21 +14,21 @@ per-call failure and nothing waits longer than ``(retries + 1) × timeout``.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
-from typing import Callable, Generic, Iterator, TypeVar
+from typing import Callable, Iterator, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
+from bot.grading.schema import Grade
 from bot.llm import prompts as P
-from bot.grading.model import ScoreInput, Scorer
 from bot.llm.backends import LLM
-from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade
-from bot.lang import is_english
+from bot.llm.checks import (COPY_LIMIT, Rejected, check_language, check_no_echo, copied_share, invented_terms, language_of,
+                            same_text)
+from bot.llm.outputs import FeedbackOut, FollowUpOut, LookupOut, RoleResult, ScoreOut, ScoreResult, parse_json
+from bot.llm.scoring import combine_scores, guarded
 from bot.texts import RUBRIC as TEXTS_RUBRIC
 
 T = TypeVar("T", bound=BaseModel)
@@ -36,179 +36,6 @@ T = TypeVar("T", bound=BaseModel)
 RUBRIC = "\n".join(line.replace(" — ", " - ", 1) for line in TEXTS_RUBRIC["en"].values())
 ASSESSMENT = {0: "not acceptable", 1: "mostly wrong", 2: "partly correct with major gaps",
               3: "core idea right but incomplete", 4: "correct with minor omissions", 5: "correct and complete"}
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class FeedbackOut(_Out):
-    reply: str = Field(min_length=2, max_length=1200)
-
-
-class FollowUpOut(_Out):
-    question: str = Field(min_length=4, max_length=200)
-
-    @field_validator("question")
-    @classmethod
-    def _one_question(cls, v: str) -> str:
-        v = v.strip().strip('"').strip().rstrip(",，.。;；:：").strip()
-        if not v.endswith(("?", "？")):
-            v += "？" if re.search(r"[\u4e00-\u9fff]", v) else "?"
-        return v
-
-
-class LookupOut(_Out):
-    answer: str = Field(min_length=2, max_length=2000)
-    citations: list[int] = Field(min_length=1)
-
-
-class ScoreOut(_Out):
-    # reason first, so a small model reasons before it commits to a number; the length limit becomes part of
-    # llama.cpp's grammar and bounds generation time (a rambling reason would otherwise run to max_tokens).
-    reason: str = Field(max_length=120)
-    score: int = Field(ge=0, le=5)
-
-
-@dataclass
-class RoleResult(Generic[T]):
-    """``text`` is what to show either way; ``value`` is the validated LLM output or None after a fallback."""
-
-    text: str
-    value: T | None = None
-    notice: str | None = None
-    attempts: int = 0
-    seconds: float = 0.0
-
-    @property
-    def used_llm(self) -> bool:
-        return self.value is not None
-
-
-@dataclass
-class ScoreResult:
-    grade: Grade  # the grade to store: offline findings, combined score
-    offline_score: float
-    llm_score: int | None
-    notice: str | None = None
-
-
-class Rejected(ValueError):
-    """The model's output parsed but broke a rule (invented facts, bad citation, wrong language)."""
-
-
-# ------------------------------------------------------------------------------------------- checks
-
-
-_NUM = re.compile(r"\d+(?:\.\d+)?")
-_LATIN = re.compile(r"[A-Za-z][A-Za-z0-9\-]*")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-def _is_term(word: str, chinese_reply: bool) -> bool:
-    # In Chinese text every Latin word is a technical term; in English only acronyms, CamelCase and words with
-    # digits are (ordinary English words cannot be told from facts by a cheap check).
-    if len(word) < 2:
-        return False
-    if chinese_reply:
-        return True
-    return sum(c.isupper() for c in word) >= 2 or (any(c.isdigit() for c in word) and any(c.isalpha() for c in word))
-
-
-def invented_terms(reply: str, *sources: str) -> list[str]:
-    """Numbers and technical terms in ``reply`` that appear in none of ``sources``: facts the model made up."""
-    allowed = " ".join(sources).lower()
-    chinese = bool(_CJK.search(reply))
-    found = [n for n in _NUM.findall(reply) if n not in allowed]
-    found += [w for w in _LATIN.findall(reply) if _is_term(w, chinese) and w.lower() not in allowed]
-    return list(dict.fromkeys(found))
-
-
-def language_of(text: str) -> str:
-    """The prompt's name of the language ``text`` is written in (``bot.lang`` decides)."""
-    return P.LANG_EN if is_english(text) else P.LANG_ZH
-
-
-def _check_language(reply: str, language: str) -> None:
-    if language == P.LANG_ZH and not _CJK.search(reply):
-        raise Rejected("the reply is not in Chinese")
-
-
-_ECHO = re.compile(r"[<‹]\s*/?\s*(?:question|reference|references|findings|answer|query|missed_point)\s*[>›]", re.I)
-
-
-def _check_no_echo(reply: str) -> None:
-    # Small models sometimes copy the prompt's tagged data back: that is not an answer.
-    if _ECHO.search(reply):
-        raise Rejected("the output echoes the prompt's tags")
-
-
-def copied_share(reply: str, source: str, n: int = 8) -> float:
-    """Share of the reply's character n-grams (spaces removed) that occur in ``source``."""
-    r, src = re.sub(r"\s+", "", reply), re.sub(r"\s+", "", source)
-    grams = {r[i:i + n] for i in range(max(0, len(r) - n + 1))}
-    return sum(g in src for g in grams) / len(grams) if grams else 0.0
-
-
-COPY_LIMIT = 0.6  # measured: Qwen2.5-1.5B at temperature 0 sometimes returns the candidate's answer verbatim
-
-
-def _same(a: str, b: str) -> bool:
-    norm = lambda s: re.sub(r"[\W_]+", "", s).lower()  # noqa: E731
-    return norm(a) == norm(b)
-
-
-def parse_json(text: str, model: type[T]) -> T:
-    """The first JSON object in ``text`` (models wrap it in prose or ``` fences), validated by ``model``."""
-    start = text.find("{")
-    if start < 0:
-        raise Rejected("no JSON object in the output")
-    obj, _ = json.JSONDecoder().raw_decode(text[start:])
-    return model.model_validate(obj)
-
-
-# ------------------------------------------------------------------------------------------- combination
-
-
-def combine_scores(offline: float, llm: float | None, flags: list[str] | set[str], bound: float) -> float:
-    """The stored score: the offline score moved toward the LLM's by at most ``bound`` points.
-
-    * Offline guards win: with a zero flag (injection, off-topic, copy, don't-know) the score is 0, with a
-      cap flag (empty, keyword pile, padding) at most 1, whatever the LLM said.
-    * Otherwise ``offline + clip(llm − offline, −bound, +bound)``, clipped to [0, 5]. With ``bound = 0`` (the
-      default, see README) the LLM never changes a score; any bound < 5 means no text in the answer can
-      move a score by more than ``bound``.
-    """
-    flags = set(flags)
-    score = offline
-    if llm is not None and bound > 0:
-        score = offline + max(-bound, min(bound, llm - offline))
-    if flags & ZERO_FLAGS:
-        score = 0.0
-    elif flags & CAP1_FLAGS:
-        score = min(score, 1.0)
-    return round(max(0.0, min(5.0, score)), 2)
-
-
-class BoundedLLMScorer:
-    """A ``bot.grading.model.Scorer``: the base scorer's score moved toward an LLM judge's by ≤ ``bound``.
-
-    Drop-in for ``Grader(scorer=...)`` so callers do not change; the Grader applies its guards after the
-    scorer, so they still win. A failed LLM call leaves the base score and records the notice.
-    """
-
-    def __init__(self, base: Scorer, roles: "LLMRoles", bound: float) -> None:
-        self.base, self.roles, self.bound = base, roles, bound
-        self.last_notice: str | None = None
-        self.last_llm: int | None = None
-
-    def score(self, item: ScoreInput) -> float:
-        s = self.base.score(item)
-        if self.bound <= 0 or not self.roles.enabled:
-            return s
-        r = self.roles.judge(item.question, item.answer, item.reference)
-        self.last_notice, self.last_llm = r.notice, (r.value.score if r.value else None)
-        return combine_scores(s, self.last_llm, (), self.bound)
 
 
 # ------------------------------------------------------------------------------------------- roles
@@ -338,10 +165,10 @@ class LLMRoles:
 
         def validate(text: str) -> FeedbackOut:
             out = FeedbackOut(reply=text)
-            _check_no_echo(out.reply)
+            check_no_echo(out.reply)
             if copied_share(out.reply, answer) > COPY_LIMIT:
                 raise Rejected("the reply repeats the candidate's answer instead of commenting on it")
-            _check_language(out.reply, language)
+            check_language(out.reply, language)
             made_up = invented_terms(out.reply, *sources)
             if made_up:
                 raise Rejected(f"the reply adds facts not in the reference: {', '.join(made_up[:5])}")
@@ -351,14 +178,14 @@ class LLMRoles:
 
     def feedback(self, question: str, answer: str, grade: Grade, reference: str) -> RoleResult[FeedbackOut]:
         """An interviewer's reply built from ``grade``'s findings; fallback: the grader's own feedback."""
-        if self.llm is None or _guarded(grade):
+        if self.llm is None or guarded(grade):
             return RoleResult(text=grade.feedback)
         messages, validate = self._feedback_parts(question, answer, grade, reference)
         return self._call(lambda m: validate(self._invoke_text(m)), messages, grade.feedback)
 
     def stream_feedback(self, question: str, answer: str, grade: Grade,
                         reference: str) -> Iterator[str | RoleResult[FeedbackOut]]:
-        if self.llm is None or _guarded(grade):
+        if self.llm is None or guarded(grade):
             yield RoleResult(text=grade.feedback)
             return
         messages, validate = self._feedback_parts(question, answer, grade, reference)
@@ -378,9 +205,9 @@ class LLMRoles:
 
         def build(m: list) -> FollowUpOut:
             out = self._invoke_json(m, FollowUpOut)
-            _check_no_echo(out.question)
-            _check_language(out.question, language)
-            if _same(out.question, question):
+            check_no_echo(out.question)
+            check_language(out.question, language)
+            if same_text(out.question, question):
                 raise Rejected("the follow-up only repeats the original question")
             made_up = invented_terms(out.question, question, point, answer)
             if made_up:
@@ -399,7 +226,7 @@ class LLMRoles:
         def validate(text: str) -> LookupOut:
             if P.NOT_IN_REFERENCES in text:
                 raise Rejected("the model found the references insufficient")
-            _check_no_echo(text)
+            check_no_echo(text)
             cites = [int(c) for c in re.findall(r"\[(\d+)\]", text)]
             bad = [c for c in cites if not 1 <= c <= n_refs]
             if bad:
@@ -446,7 +273,7 @@ class LLMRoles:
         The LLM is not consulted when a guard fired (the guard decides) or when the bound is 0.
         """
         bound = self.score_bound if bound is None else bound
-        if self.llm is None or bound <= 0 or _guarded(offline):
+        if self.llm is None or bound <= 0 or guarded(offline):
             return ScoreResult(offline, offline.score, None)
         r = self.judge(question, answer, reference)
         llm = r.value.score if r.value else None
@@ -458,7 +285,3 @@ class LLMRoles:
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None
-
-
-def _guarded(grade: Grade) -> bool:
-    return bool(set(grade.flags) & (ZERO_FLAGS | CAP1_FLAGS))

@@ -13,8 +13,11 @@ import json
 import math
 from pathlib import Path
 
+from pydantic import model_validator
+
 from bot.lang import is_english
 from bot.lookup.retrieval import Candidate, Retriever, reference_text
+from ingest.errors import ModelLoadError
 from ingest.schema import Strict
 
 CALIBRATION = Path(__file__).with_name("calibration.json")
@@ -36,13 +39,22 @@ class Calibration(Strict):
     embedder: str = ""
     fitted_on: str = ""
 
+    @model_validator(mode="after")
+    def _one_number_per_feature(self) -> "Calibration":
+        # A stale entry with fewer weights than features would otherwise be silently truncated by zip().
+        sizes = {"mean": len(self.mean), "scale": len(self.scale), "weights": len(self.weights)}
+        if any(n != len(FEATURES) for n in sizes.values()):
+            raise ValueError(f"{sizes} do not match the {len(FEATURES)} features {FEATURES}")
+        return self
+
 
 def features(c: Candidate) -> list[float]:
     return [c.dense, c.question_dense, c.coverage, math.log1p(c.bm25), c.missing_idf, float(c.unknown_names)]
 
 
 def relevance(c: Candidate, cal: Calibration) -> float:
-    z = cal.bias + sum(w * (x - m) / s for w, x, m, s in zip(cal.weights, features(c), cal.mean, cal.scale))
+    z = cal.bias + sum(w * (x - m) / s for w, x, m, s in zip(cal.weights, features(c), cal.mean, cal.scale,
+                                                                 strict=True))
     return 1.0 / (1.0 + math.exp(-z))
 
 
@@ -59,9 +71,14 @@ class AskResult(Strict):
 
 
 def load_calibration(embedder_name: str, path: Path = CALIBRATION) -> Calibration:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    entry = data.get(embedder_name) or data["default"]
-    return Calibration(**entry)
+    """The abstention model fitted for this embedder (``default`` for one without its own entry)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Calibration.model_validate(data.get(embedder_name) or data["default"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelLoadError(
+            f"lookup calibration {path} has no valid entry for '{embedder_name}' ({exc}) — refit it with "
+            f"`MIANSHI_EMBEDDER=... mianshi eval search --calibrate` on a store built with that embedder") from None
 
 
 def is_relevant(c: Candidate, cal: Calibration) -> bool:
