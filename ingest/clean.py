@@ -98,6 +98,16 @@ _SENTENCE_PUNCT = re.compile(r"[。,;?!，；？！]|\.\s|\.$")
 _FUNCTION_WORDS = frozenset("a an the is are was be of to in on for and or with by it that this as at from".split())
 
 
+def normalize_chars(text: str) -> str:
+    """Only the character-level part of ``clean_text``: line ends, terminal escapes, full-width ASCII,
+    odd spaces, invisible and control characters. For structured documents, whose lines must not be
+    judged as page chrome one by one."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return _SYMBOL_RUN.sub(r"\1\1\1", text.translate(_TRANSLATE))
+
+
 def clean_text(text: str) -> str:
     """Return ``text`` without site chrome and formula junk; see the module doc for conventions."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -20,11 +20,24 @@ class ParsedQuestion(Strict):
     options: dict[str, str] = Field(default_factory=dict)
     correct: str | None = None
     position: int = Field(0, description="1-based order of the question in its document")
+    display: str | None = Field(None, description="the answer as Markdown for showing: lists, tables, code and "
+                                                  "LaTeX ($…$, $$…$$) kept; ``answer`` is its plain text")
+    section: list[str] = Field(default_factory=list, description="headings above the question, outermost first")
+
+
+class SkippedSection(Strict):
+    """A heading or line that did not become a record, and why (shown by a dry run)."""
+
+    heading: str
+    section: list[str] = Field(default_factory=list)
+    reason: str
 
 
 class ParsedDocument(Strict):
     questions: list[ParsedQuestion]
     plain_text: str = Field("", description="cleaned text, used as plain chunks when no Q&A was found")
+    title: str | None = Field(None, description="first H1, <title>, PDF metadata title, or None")
+    skipped: list[SkippedSection] = Field(default_factory=list)
 
 
 class Answer(Strict):
