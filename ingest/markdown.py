@@ -187,7 +187,8 @@ def _inline(node) -> tuple[str, str, bool]:
             s = child.content
             if link_depth and _RESIDUE_LINK.match(s):
                 continue  # ``[[src]](…)``, ``[Answer](…)``: a pointer, not text
-            cur.plain.append(s)
+            # CommonMark leaves ``**有向无环图,**其中`` unparsed (a closing run after punctuation).
+            cur.plain.append(_STRAY_STRONG.sub("", s))
             cur.shown.append(_escape(s))
             if not link_depth:
                 cur.outside.append(s)
@@ -211,9 +212,15 @@ def _inline(node) -> tuple[str, str, bool]:
             lines.append(_Line())
     kept = [ln for ln in lines if not ln.dropped()]
     links_only = not any("".join(ln.plain).strip() for ln in kept) and any(ln.links for ln in lines)
-    plain = "\n".join("".join(ln.plain) for ln in kept)
+    # CommonMark leaves ``**有向无环图,**其中`` unparsed (a closing run after punctuation): drop the pair.
+    # An image whose address has spaces is not an image to CommonMark: its syntax stays as text.
+    plain = "\n".join(_BROKEN_IMAGE.sub("", "".join(ln.plain)) for ln in kept)
     shown = "\n".join("".join(ln.shown) for ln in kept)
     return _tidy(plain), _tidy(shown), links_only
+
+
+_BROKEN_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\([^)\n]{0,500}\)?")
+_STRAY_STRONG = re.compile(r"\*\*(?=\S)|(?<=\S)\*\*")
 
 
 class _Line:
@@ -228,6 +235,9 @@ class _Line:
         links = self.links + len(_URL.findall(outside))
         if _REFERENCE_LABEL.match(outside.strip()) and (links or len(outside) < 40):
             return True
+        rest = _URL.sub("", outside).strip()
+        if links and len(rest) <= 10 and rest.endswith(":"):
+            return True  # ``知乎解读: https://…``: a labelled link
         return links > 0 and not _LINK_LABEL.sub("", _URL.sub("", outside)).strip()
 
 

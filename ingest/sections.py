@@ -21,10 +21,11 @@ Rules, in the order they apply:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
-from ingest.clean import clean_text
-from ingest.document import Block, Document
+from ingest.clean import clean_answer_text
+from ingest.document import Block, Document, latex_to_plain
 from ingest.schema import ParsedQuestion, SkippedSection
 
 MIN_TOPIC_CHARS = 80  # own body needed for a non-question heading to become a record
@@ -75,6 +76,13 @@ _EMOJI = re.compile(
     "[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B00-\u2BFF\uFE0F\u200d\u20e3\u2190-\u21ff\u2300-\u23ff\u25a0-\u25ff]"
 )
 _LINK_WORDS = re.compile(r"\[\s*(?:src|source|answer|答案|link|链接|code|代码|paper|论文|here|详情|解析|参考)\s*\]", re.I)
+# ``…是什么?<字节跳动-二面(2019)>``: where the question was asked, not part of it.
+_SOURCE_TAG = re.compile(r"\s*<[^<>]{1,80}>?\s*$")
+# 𝐖𝐡𝐚𝐭 (bold letters pasted from social media) is "What" to search and to the reader.
+_MATH_ALNUM = re.compile("[\U0001D400-\U0001D7FF]+")
+_LATEX_IN_TEXT = re.compile(r"\\(?:frac|sqrt|sum|prod|alpha|beta|gamma|delta|theta|lambda|sigma|partial|cdot|times|mathrm|mathbf|left|right|hat|log|exp)\b")
+_ANSWER_LABEL = re.compile(r"^\s*(?:answer|ans|答案|答|解答|参考答案|解析)\s*[:]\s*", re.I)
+_ONLY_NUMBER = re.compile(r"^(?:[\d.\s、:)(]+|Q\s*\d+\W*)$", re.I)
 _ENDS_Q = re.compile(r"[?]\s*$")
 _EDGE = re.compile(r"^[\s:,;.\-–—|*_#>~]+|[\s:,;\-–—|*_#>~]+$")
 
@@ -92,11 +100,15 @@ def strip_numbering(title: str) -> str:
 
 def clean_question(title: str) -> str:
     """Question text without numbering, link residue, emoji, or stray markup."""
-    s = _LINK_WORDS.sub("", title)
+    s = _MATH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), title)
+    s = _LINK_WORDS.sub("", s)
     s = _EMOJI.sub("", s)
-    s = re.sub(r"[*_`]{2,}|\\(?=[*_`\[\]])", "", s)
+    s = re.sub(r"[*_`]{2,}|\\(?=[*_`\[\]])|(?<![\d\s])\*|\*(?![\d\s])", "", s)
+    s = _SOURCE_TAG.sub("", s)
     s = strip_numbering(_EDGE.sub("", s))
     s = _EDGE.sub("", s)
+    if _ONLY_NUMBER.match(s):
+        return ""  # ``# 14.``: a number with its title missing
     return re.sub(r"\s+", " ", s).strip()
 
 
@@ -225,7 +237,12 @@ def _emit_question(h: _Heading, blocks: list[Block], out: list[ParsedQuestion], 
     for s in subs:
         cut.update(range(s.index, s.end))
     own = [i for i in range(h.index + 1, h.end) if i not in cut]
-    answer = _answer([blocks[i] for i in own], base_level=h.level, blocks_index=own, heads=_descendants(h))
+    # ``Q26: …`` lines after a question heading's answer are the next questions, not its answer.
+    marked = next((k for k, i in enumerate(own) if _is_line_question(blocks[i], strong_only=True)), None)
+    rest: list[int] = []
+    if marked is not None:
+        own, rest = own[:marked], own[marked:]
+    answer = _answer([blocks[i] for i in own], base_level=h.level)
     section = _path(h.parent)
     if answer is None and subs:
         skipped.append(SkippedSection(heading=h.title, section=section,
@@ -234,6 +251,9 @@ def _emit_question(h: _Heading, blocks: list[Block], out: list[ParsedQuestion], 
         plain, display = answer if answer else (None, None)
         out.append(ParsedQuestion(question=h.title, answer=plain, display=display, section=section,
                                   position=h.index * 1000))
+    if rest:
+        _line_questions([blocks[i] for i in rest], section, out, skipped, context=None, intro_is_record=False,
+                        position=rest[0] * 1000, strong_only=True)
     for s in subs:
         _emit_question(s, blocks, out, skipped)
 
@@ -276,6 +296,9 @@ def _own_range(h: _Heading) -> list[int]:
 def _topic_or_lines(h: _Heading, blocks: list[Block], doc: Document, out: list[ParsedQuestion],
                     skipped: list[SkippedSection]) -> None:
     section = _path(h.parent)
+    if not h.title:
+        skipped.append(SkippedSection(heading=h.raw, section=section, reason="heading without text"))
+        return
     if h.generic:
         if h.parent is None:
             skipped.append(SkippedSection(heading=h.title, section=section, reason="generic section heading"))
@@ -284,31 +307,26 @@ def _topic_or_lines(h: _Heading, blocks: list[Block], doc: Document, out: list[P
     context = h.title if h.parent is None else f"{h.parent.title} · {h.title}" if h.parent.title else h.title
     is_doc_title = h.level == 1 and h.parent is None and any(x.level > 1 for x in h.children)
     _line_questions([blocks[i] for i in own], _path(h), out, skipped, context=None if is_doc_title else context,
-                    intro_is_record=not is_doc_title, heads=(h, own, blocks))
+                    intro_is_record=not is_doc_title, position=h.index * 1000, heads=True)
 
 
 def _line_questions(body: list[Block], section: list[str], out: list[ParsedQuestion],
                     skipped: list[SkippedSection], *, context: str | None, intro_is_record: bool,
-                    heads=None) -> None:
+                    position: int = 0, heads: bool = False, strong_only: bool = False) -> None:
     """Split a non-question section body at marked/interrogative lines; the text before the first
     one is the section's own body (a topic record when substantial)."""
-    starts = [i for i, b in enumerate(body) if _is_line_question(b)]
+    starts = [i for i, b in enumerate(body) if _is_line_question(b, strong_only)]
     intro = body[: starts[0]] if starts else body
-    if heads is not None:
-        h, own, blocks = heads
-        position = h.index * 1000
-    else:
-        position = 0
     intro_answer = _answer(intro, base_level=6)
     if intro_answer is not None and context is not None and intro_is_record:
         plain, display = intro_answer
         if len(plain) >= MIN_TOPIC_CHARS:
             out.append(ParsedQuestion(question=context, answer=plain, display=display,
                                       section=section[:-1], position=position))
-        elif heads is not None and not starts:
+        elif heads and not starts:
             skipped.append(SkippedSection(heading=context, section=section[:-1],
                                           reason=f"not a question, and its text is too short for a topic ({len(plain)} chars)"))
-    elif heads is not None and not starts and intro_answer is None and context is not None:
+    elif heads and not starts and intro_answer is None and context is not None:
         reason = "section title (no text of its own)" if not intro else "not a question; its text is only links/stubs"
         skipped.append(SkippedSection(heading=context, section=section[:-1], reason=reason))
     for n, s in enumerate(starts):
@@ -320,17 +338,19 @@ def _line_questions(body: list[Block], section: list[str], out: list[ParsedQuest
                                   position=position + s + 1))
 
 
-def _is_line_question(b: Block) -> bool:
+def _is_line_question(b: Block, strong_only: bool = False) -> bool:
     if b.kind != "paragraph" or b.links_only or "\n" in b.text.strip() or len(b.text) > MAX_LINE_QUESTION:
         return False
     raw = b.text.strip()
     q = clean_question(raw)
     if not q or is_generic(q):
         return False
+    if strong_only:
+        return bool(_Q_MARK.match(raw))
     return bool(_Q_MARK.match(raw)) or bool(_ENDS_Q.search(_EMOJI.sub("", raw).rstrip(" *_")))
 
 
-def _answer(blocks: list[Block], base_level: int, blocks_index=None, heads=None) -> tuple[str, str] | None:
+def _answer(blocks: list[Block], base_level: int) -> tuple[str, str] | None:
     """(plain, display) of an answer, or None when nothing real is left."""
     plain: list[str] = []
     shown: list[str] = []
@@ -351,11 +371,14 @@ def _answer(blocks: list[Block], base_level: int, blocks_index=None, heads=None)
         if skip_level or b.links_only or b.kind == "rule":
             continue
         p_lines = [ln for ln in b.text.split("\n") if not _STUB_LINE.match(ln.strip())]
+        if b.kind != "code":  # LaTeX written without $ delimiters: readable in the plain text too
+            p_lines = [latex_to_plain(ln) if _LATEX_IN_TEXT.search(ln) else ln for ln in p_lines]
         if not "".join(p_lines).strip():
             continue
         plain.append("\n".join(p_lines))
         shown.append("\n".join(ln for ln in b.display.split("\n") if not _STUB_LINE.match(_unmark(ln))) or b.display)
-    text = clean_text("\n".join(plain)) if plain else ""
+    text = clean_answer_text("\n".join(plain)) if plain else ""
+    text = _ANSWER_LABEL.sub("", _MATH_ALNUM.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), text), count=1)
     if not _substantive(text):
         return None
     return text, "\n\n".join(shown).strip()
