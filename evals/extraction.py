@@ -108,7 +108,8 @@ def reference(text: str) -> tuple[list[tuple[str, str]], set[str]]:
             ln = lines[j].strip()
             if not ln or _FENCE.match(ln):
                 continue
-            plain = strip_md(_HEADING.sub(r"\2", ln))
+            # "Answer:" is a label, not the answer.
+            plain = re.sub(r"^\s*(?:answer|ans|答案|答|解答|参考答案|解析)\s*[:：]\s*", "", strip_md(_HEADING.sub(r"\2", ln)), flags=re.I)
             without_links = _LINK.sub("", _IMG.sub("", ln))
             if not norm(plain) or _STUB.search(ln) or not norm(re.sub(r"参考资料|参考|Reference|https?://\S+", "", strip_md(without_links))):
                 continue

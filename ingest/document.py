@@ -75,7 +75,7 @@ _BRACES = re.compile(r"[{}]")
 
 def latex_to_plain(latex: str) -> str:
     """Readable text of a formula (``\\frac{a}{b}`` -> ``(a)/(b)``, ``\\sigma`` -> ``σ``)."""
-    s = latex
+    s = re.sub(r"\\tag\*?\s*\{[^{}]*\}|\\label\s*\{[^{}]*\}", "", latex)
     for _ in range(3):  # nested fractions, innermost first
         s = _FRAC.sub(r"(\1)/(\2)", s)
     s = _SQRT.sub(r"√(\1)", s)

@@ -76,7 +76,7 @@ def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
     else:
         parsed = parse_document(text)  # flat Q&A (numbered lines) without question headings
         parsed.title, parsed.skipped = doc.title, skipped
-    if not parsed.questions and path.stem.lower() in NAVIGATION_NAMES:
+    if path.stem.lower() in NAVIGATION_NAMES and all(q.origin == "topic" for q in parsed.questions):
         raise NavigationFile(f"{_show(path)} is a navigation page with no questions — skipped")
     return parsed
 

@@ -23,6 +23,9 @@ class ParsedQuestion(Strict):
     display: str | None = Field(None, description="the answer as Markdown for showing: lists, tables, code and "
                                                   "LaTeX ($…$, $$…$$) kept; ``answer`` is its plain text")
     section: list[str] = Field(default_factory=list, description="headings above the question, outermost first")
+    origin: Literal["heading", "line", "topic", "text"] = Field(
+        "text", description="a question heading, a marked/interrogative line, a non-question heading titled with its "
+                            "context ('LeNet-5 · 模型结构'), or the flat-text parser")
 
 
 class SkippedSection(Strict):

@@ -250,7 +250,7 @@ def _emit_question(h: _Heading, blocks: list[Block], out: list[ParsedQuestion], 
     else:
         plain, display = answer if answer else (None, None)
         out.append(ParsedQuestion(question=h.title, answer=plain, display=display, section=section,
-                                  position=h.index * 1000))
+                                  position=h.index * 1000, origin="heading"))
     if rest:
         _line_questions([blocks[i] for i in rest], section, out, skipped, context=None, intro_is_record=False,
                         position=rest[0] * 1000, strong_only=True)
@@ -304,7 +304,9 @@ def _topic_or_lines(h: _Heading, blocks: list[Block], doc: Document, out: list[P
             skipped.append(SkippedSection(heading=h.title, section=section, reason="generic section heading"))
         return
     own = _own_range(h)
-    context = h.title if h.parent is None else f"{h.parent.title} · {h.title}" if h.parent.title else h.title
+    # A topic is titled with where it sits; a top-level one with the document's title (or not at all).
+    outer = h.parent.title if h.parent is not None else doc.title if doc.title != h.raw else None
+    context = f"{clean_question(outer)} · {h.title}" if outer and clean_question(outer) else None
     is_doc_title = h.level == 1 and h.parent is None and any(x.level > 1 for x in h.children)
     _line_questions([blocks[i] for i in own], _path(h), out, skipped, context=None if is_doc_title else context,
                     intro_is_record=not is_doc_title, position=h.index * 1000, heads=True)
@@ -322,7 +324,7 @@ def _line_questions(body: list[Block], section: list[str], out: list[ParsedQuest
         plain, display = intro_answer
         if len(plain) >= MIN_TOPIC_CHARS:
             out.append(ParsedQuestion(question=context, answer=plain, display=display,
-                                      section=section[:-1], position=position))
+                                      section=section[:-1], position=position, origin="topic"))
         elif heads and not starts:
             skipped.append(SkippedSection(heading=context, section=section[:-1],
                                           reason=f"not a question, and its text is too short for a topic ({len(plain)} chars)"))
@@ -335,7 +337,7 @@ def _line_questions(body: list[Block], section: list[str], out: list[ParsedQuest
         ans = _answer(body[s + 1: end], base_level=6)
         plain, display = ans if ans else (None, None)
         out.append(ParsedQuestion(question=q, answer=plain, display=display, section=section,
-                                  position=position + s + 1))
+                                  position=position + s + 1, origin="line"))
 
 
 def _is_line_question(b: Block, strong_only: bool = False) -> bool:
