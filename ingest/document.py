@@ -76,11 +76,13 @@ _BRACES = re.compile(r"[{}]")
 def latex_to_plain(latex: str) -> str:
     """Readable text of a formula (``\\frac{a}{b}`` -> ``(a)/(b)``, ``\\sigma`` -> ``σ``)."""
     s = re.sub(r"\\tag\*?\s*\{[^{}]*\}|\\label\s*\{[^{}]*\}", "", latex)
-    for _ in range(3):  # nested fractions, innermost first
-        s = _FRAC.sub(r"(\1)/(\2)", s)
-    s = _SQRT.sub(r"√(\1)", s)
-    for _ in range(2):
+    for _ in range(4):  # nested groups, innermost first
+        before = s
         s = _STYLE.sub(r"\1", s)
+        s = _SQRT.sub(r"√(\1)", s)
+        s = _FRAC.sub(r"(\1)/(\2)", s)
+        if s == before:
+            break
     s = _ENV.sub(" ", _SIZING.sub("", s))
     s = s.replace("\\\\", "\n").replace("&", " ")
     s = _WORD.sub(lambda m: _LATEX_SYMBOLS.get(m.group(1), m.group(1)), s)

@@ -33,6 +33,8 @@ class NavigationFile(InputError):
 def structured_document(path: Path, data: bytes, max_bytes: int) -> Document | None:
     """The document model of a file, or None for plain text (read line by line instead)."""
     suffix = path.suffix.lower()
+    if suffix in (".pdf", ".docx") and not data.strip():
+        raise InputError(f"{_show(path)} is empty — add content to it or remove it from the input")
     if suffix == ".pdf":
         from ingest.pdf import read_pdf
 

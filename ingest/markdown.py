@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+from urllib.parse import unquote
 
 from ingest.clean import normalize_chars
 from ingest.document import Block, Document, latex_to_plain
@@ -210,6 +211,12 @@ def _inline(node) -> tuple[str, str, bool]:
             link_depth -= 1
         elif t == "html_inline" and re.match(r"<br\s*/?>", child.content, re.I):
             lines.append(_Line())
+        elif t == "html_inline" and _MATH_IMG.search(child.content):
+            # GitHub's old formula trick: <img src="https://render.githubusercontent.com/render/math?math=…">
+            latex = unquote(_MATH_IMG.search(child.content).group(1)).strip()
+            cur.plain.append(latex_to_plain(latex))
+            cur.shown.append(f"${latex}$")
+            cur.outside.append("x")
     kept = [ln for ln in lines if not ln.dropped()]
     links_only = not any("".join(ln.plain).strip() for ln in kept) and any(ln.links for ln in lines)
     # CommonMark leaves ``**有向无环图,**其中`` unparsed (a closing run after punctuation): drop the pair.
@@ -219,6 +226,7 @@ def _inline(node) -> tuple[str, str, bool]:
     return _tidy(plain), _tidy(shown), links_only
 
 
+_MATH_IMG = re.compile(r"<img[^>]*src=[\"'][^\"']*[?&]math=([^\"'&]+)", re.I)
 _BROKEN_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\([^)\n]{0,500}\)?")
 _STRAY_STRONG = re.compile(r"\*\*(?=\S)|(?<=\S)\*\*")
 
