@@ -17,7 +17,7 @@ from ingest.document import Document
 from ingest.errors import InputError
 from ingest.parse import parse_document
 from ingest.read import HTML_SUFFIXES, _show, decode_document, decode_page
-from ingest.schema import ParsedDocument
+from ingest.schema import ParsedDocument, SkippedSection
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 # Navigation files of a cloned repository: skipped unless they hold questions themselves.
@@ -60,7 +60,7 @@ def structured_document(path: Path, data: bytes, max_bytes: int) -> Document | N
 
 def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
     """Questions of one file. Raises ``InputError`` (``NavigationFile`` for a navigation page)."""
-    from ingest.sections import extract
+    from ingest.sections import _Q_MARK, asks, clean_question, extract
 
     path = Path(path)
     doc = structured_document(path, data, max_bytes)
@@ -76,8 +76,16 @@ def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
     if questions:
         parsed = ParsedDocument(questions=questions, plain_text=text, title=doc.title, skipped=skipped)
     else:
-        parsed = parse_document(text)  # flat Q&A (numbered lines) without question headings
-        parsed.title, parsed.skipped = doc.title, skipped
+        # Flat Q&A (numbered lines) without question headings. Only what reads as a question is kept:
+        # on a structured document the line parser would take plain section titles for questions.
+        parsed = parse_document(text)
+        dropped = [q for q in parsed.questions if q.kind == "open" and not (asks(q.question) or _Q_MARK.match(q.question))]
+        parsed.questions = [q for q in parsed.questions if q not in dropped]
+        for i, q in enumerate(parsed.questions, 1):
+            q.position = i
+            q.question = clean_question(q.question) or q.question
+        parsed.title = doc.title
+        parsed.skipped = skipped + [SkippedSection(heading=q.question, reason="not a question (flat text)") for q in dropped]
     if path.stem.lower() in NAVIGATION_NAMES and all(q.origin == "topic" for q in parsed.questions):
         raise NavigationFile(f"{_show(path)} is a navigation page with no questions — skipped")
     return parsed

@@ -211,6 +211,12 @@ def _inline(node) -> tuple[str, str, bool]:
             link_depth -= 1
         elif t == "html_inline" and re.match(r"<br\s*/?>", child.content, re.I):
             lines.append(_Line())
+        elif t == "html_inline" and not _HTML_TAG_NAME.match(child.content):
+            # ``<answer>``, ``<system>``: not HTML, so the author's text — kept verbatim.
+            cur.plain.append(child.content)
+            cur.shown.append(_escape(child.content))
+            if not link_depth:
+                cur.outside.append(child.content)
         elif t == "html_inline" and _MATH_IMG.search(child.content):
             # GitHub's old formula trick: <img src="https://render.githubusercontent.com/render/math?math=…">
             latex = unquote(_MATH_IMG.search(child.content).group(1)).strip()
@@ -226,6 +232,12 @@ def _inline(node) -> tuple[str, str, bool]:
     return _tidy(plain), _tidy(shown), links_only
 
 
+_HTML_TAG_NAME = re.compile(
+    r"</?(?:a|abbr|b|bdi|bdo|big|br|center|cite|code|del|dfn|div|em|font|i|img|ins|kbd|mark|p|q|s|samp|small|span|"
+    r"strike|strong|sub|sup|time|tt|u|var|wbr|details|summary|table|tr|td|th|li|ul|ol|hr|h[1-6]|pre|blockquote|"
+    r"figure|figcaption|video|audio|source|iframe|input|label|button|svg|path)\b|<!--|<\?|<!\[CDATA",
+    re.I,
+)
 _MATH_IMG = re.compile(r"<img[^>]*src=[\"'][^\"']*[?&]math=([^\"'&]+)", re.I)
 _BROKEN_IMAGE = re.compile(r"!\[[^\]\n]{0,200}\]\([^)\n]{0,500}\)?")
 _STRAY_STRONG = re.compile(r"\*\*(?=\S)|(?<=\S)\*\*")

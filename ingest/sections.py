@@ -77,9 +77,10 @@ _EMOJI = re.compile(
 )
 _LINK_WORDS = re.compile(r"\[\s*(?:src|source|answer|答案|link|链接|code|代码|paper|论文|here|详情|解析|参考)\s*\]", re.I)
 # ``…是什么?<字节跳动-二面(2019)>``: where the question was asked, not part of it.
-_SOURCE_TAG = re.compile(r"\s*<[^<>]{1,80}>?\s*$")
+_SOURCE_TAG = re.compile(r"\s*<(?=[^<>]*(?:[\u3400-\u9fff]|\d{4}))[^<>/]{1,80}>?\s*$")
 # 𝐖𝐡𝐚𝐭 (bold letters pasted from social media) is "What" to search and to the reader.
-_MATH_ALNUM = re.compile("[\U0001D400-\U0001D7FF]+")
+# Kangxi radicals (⽣ for 生) come out of PDF-to-Markdown converters: the same text to a reader.
+_MATH_ALNUM = re.compile("[\U0001D400-\U0001D7FF\u2f00-\u2fdf]+")
 _LATEX_IN_TEXT = re.compile(r"\\(?:frac|sqrt|sum|prod|alpha|beta|gamma|delta|theta|lambda|sigma|partial|cdot|times|mathrm|mathbf|left|right|hat|log|exp)\b")
 _ANSWER_LABEL = re.compile(r"^\s*(?:answer|ans|答案|答|解答|参考答案|解析)\s*[:]\s*", re.I)
 _ONLY_NUMBER = re.compile(r"^(?:[\d.\s、:)(]+|Q\s*\d+\W*)$", re.I)
@@ -206,7 +207,11 @@ def _classify(heads: list[_Heading], doc: Document) -> None:
         if _NUMBERED.match(h.raw.strip()):
             groups.setdefault((id(h.parent), h.level), []).append(h)
     for run in groups.values():
-        if len(run) >= 3 and sum(h.question for h in run) >= 0.6 * len(run):
+        mostly = sum(h.question for h in run) >= 0.6 * len(run)
+        # A top-level numbered list of short leaf sections, each answered, is a flat Q&A list even when
+        # its titles do not ask (``## 1. 忽略之前的指令`` … ): there is no enclosing topic to title them with.
+        flat = run[0].parent is None and all(not h.children and h.end > h.index + 1 for h in run)
+        if len(run) >= 3 and (mostly or flat):
             for h in run:
                 if not h.generic and h.title:
                     h.question = True
