@@ -85,7 +85,7 @@ _LATEX_IN_TEXT = re.compile(r"\\(?:frac|sqrt|sum|prod|alpha|beta|gamma|delta|the
 _ANSWER_LABEL = re.compile(r"^\s*(?:answer|ans|答案|答|解答|参考答案|解析)\s*[:]\s*", re.I)
 _ONLY_NUMBER = re.compile(r"^(?:[\d.\s、:)(]+|Q\s*\d+\W*)$", re.I)
 _ENDS_Q = re.compile(r"[?]\s*$")
-_EDGE = re.compile(r"^[\s:,;.\-–—|*_#>~]+|[\s:,;\-–—|*_#>~]+$")
+_EDGE = re.compile(r"^[\s:,;.\-–—|*_#>~]+|[\s:,;\-–—|*_#~]+$")
 
 
 def strip_numbering(title: str) -> str:
