@@ -146,7 +146,6 @@ def extract(doc: Document) -> tuple[list[ParsedQuestion], list[SkippedSection]]:
     _classify(heads, doc)
     out: list[ParsedQuestion] = []
     skipped: list[SkippedSection] = []
-    top_owned = set()
     for h in heads:
         if h.question and not _inside_question(h):
             _emit_question(h, blocks, out, skipped)
@@ -155,7 +154,6 @@ def extract(doc: Document) -> tuple[list[ParsedQuestion], list[SkippedSection]]:
             continue
         if h.question:  # a question nested in a question: emitted by the walk above
             continue
-        top_owned.add(h.index)
         _topic_or_lines(h, blocks, doc, out, skipped)
     # Blocks before the first heading: marked question lines only (a preface is not a record).
     first = heads[0].index if heads else len(blocks)
