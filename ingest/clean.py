@@ -98,6 +98,34 @@ _SENTENCE_PUNCT = re.compile(r"[。,;?!，；？！]|\.\s|\.$")
 _FUNCTION_WORDS = frozenset("a an the is are was be of to in on for and or with by it that this as at from".split())
 
 
+def normalize_chars(text: str) -> str:
+    """Only the character-level part of ``clean_text``: line ends, terminal escapes, full-width ASCII,
+    odd spaces, invisible and control characters. For structured documents, whose lines must not be
+    judged as page chrome one by one."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return _SYMBOL_RUN.sub(r"\1\1\1", text.translate(_TRANSLATE))
+
+
+def clean_answer_text(text: str) -> str:
+    """Light cleaning for text that already came out of a document's structure (Markdown, DOCX,
+    PDF): characters normalised, spaces collapsed, short promotion lines (公众号, 扫码, 交流群 …)
+    dropped. The line-by-line chrome heuristics of ``clean_text`` are for scraped pages: on a
+    structured answer they drop real lines (a list of browser names read as a link row)."""
+    out: list[str] = []
+    for ln in normalize_chars(text).split("\n"):
+        ln = _MULTISPACE.sub(" ", ln.rstrip())
+        if not ln.strip():
+            if out and out[-1] != "":
+                out.append("")
+            continue
+        if len(ln) <= 80 and _CHROME_STRONG.search(ln):
+            continue
+        out.append(ln)
+    return "\n".join(out).strip("\n")
+
+
 def clean_text(text: str) -> str:
     """Return ``text`` without site chrome and formula junk; see the module doc for conventions."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")

@@ -20,10 +20,9 @@ from ingest import lexical
 from ingest.chunk import chunk_text
 from ingest.dedupe import KeyIndex, canonical_key, record_id
 from ingest.errors import InputError
+from ingest.formats import NavigationFile, load_document
 from ingest.keypoints import key_points
-from ingest.parse import parse_document
-from ingest.read import SUPPORTED_SUFFIXES, _show, decode_document, read_bytes
-from ingest.clean import clean_text
+from ingest.read import SUPPORTED_SUFFIXES, _show, read_bytes
 from ingest.schema import IngestSummary, ParsedDocument, SkippedFile
 from ingest.store import Store
 from ingest.topics import tag_topics
@@ -61,7 +60,12 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SkippedFile]]:
         if not exists:
             raise InputError(f"找不到路径 no such file or directory: {_show(p)} — check the path")
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES)
+            # Hidden folders (.git, .github) of a cloned repository hold no documents.
+            found = sorted(
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in f.relative_to(p).parts)
+            )
             if not found:
                 raise InputError(
                     f"目录为空 no {'/'.join(SUPPORTED_SUFFIXES)} files in {_show(p)} — add documents or pass file paths"
@@ -70,10 +74,27 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[SkippedFile]]:
         elif p.suffix.lower() in SUPPORTED_SUFFIXES:
             files.append(p)
         else:
-            skipped.append(SkippedFile(path=str(p), reason=f"unsupported type '{_show(p.suffix)}' (use .txt .md .html)"))
+            skipped.append(SkippedFile(path=str(p), reason=f"unsupported type '{_show(p.suffix)}' "
+                                                           f"(use {' '.join(SUPPORTED_SUFFIXES)})"))
     if not files:
         raise InputError("没有可导入的文件 nothing to ingest: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
     return list(dict.fromkeys(files)), skipped
+
+
+def relative_names(paths: list[Path], files: list[Path]) -> dict[Path, str]:
+    """Each file's path relative to the folder it was found in (its own name when given directly)."""
+    roots = [Path(p) for p in paths if Path(p).is_dir()]
+    out: dict[Path, str] = {}
+    for f in files:
+        name = f.name
+        for root in roots:
+            try:
+                name = f.relative_to(root).as_posix()
+                break
+            except ValueError:
+                continue
+        out[f] = name
+    return out
 
 
 class Ingestor:
@@ -88,7 +109,8 @@ class Ingestor:
         self.index = KeyIndex(list(store.db.execute("SELECT id, qkey FROM records WHERE kind != 'passage'")))
 
     # --- one file -----------------------------------------------------------------------
-    def ingest_file(self, path: Path, summary: IngestSummary, source: str | None = None) -> bool:
+    def ingest_file(self, path: Path, summary: IngestSummary, source: str | None = None,
+                    rel_path: str | None = None) -> bool:
         """Returns True when the store changed. Raises InputError for a file to skip."""
         source = source or source_name(path)
         shown = _show(path)
@@ -99,14 +121,7 @@ class Ingestor:
             summary.unchanged += 1
             return False
         try:
-            text = clean_text(decode_document(path, data))
-            if not text.strip():
-                # Used to be stored as an empty "passage" record that could only ever match nothing.
-                raise InputError(
-                    f"{shown} has no text left once page chrome (menus, ads, links, control characters) is "
-                    f"removed — nothing to store"
-                )
-            doc = parse_document(text)
+            doc = load_document(path, data, self.max_bytes)
         except (InputError, MemoryError, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -117,18 +132,23 @@ class Ingestor:
                 f"{shown} could not be parsed ({type(exc).__name__}: {_show(exc)}) — "
                 f"please report this file as a mianshi bug; it was skipped"
             ) from exc
-        self._write(source, sha, len(data), doc, summary)
+        summary.found += len(doc.questions)
+        summary.found_unanswered += sum(1 for q in doc.questions if not q.answer)
+        summary.skipped_non_questions += len(doc.skipped)
+        self._write(source, sha, len(data), doc, summary, rel_path or path.name)
         return True
 
-    def _write(self, source: str, sha: str, size: int, doc: ParsedDocument, summary: IngestSummary) -> None:
+    def _write(self, source: str, sha: str, size: int, doc: ParsedDocument, summary: IngestSummary,
+               rel_path: str) -> None:
         db = self.store.db
         with self.store.transaction():
             touched = {r[0] for r in db.execute("SELECT record_id FROM occurrences WHERE path=?", (source,))}
             db.execute("DELETE FROM occurrences WHERE path=?", (source,))
             db.execute(
-                "INSERT OR REPLACE INTO files(path, sha256, size, questions, plain, ingested_at) VALUES (?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO files(path, sha256, size, questions, plain, ingested_at, title, rel_path)"
+                " VALUES (?,?,?,?,?,?,?,?)",
                 (source, sha, size, len(doc.questions), int(not doc.questions),
-                 datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                 datetime.now(timezone.utc).isoformat(timespec="seconds"), doc.title, rel_path),
             )
             if doc.questions:
                 for q in doc.questions:
@@ -141,19 +161,21 @@ class Ingestor:
                             (rid, key, q.question, q.kind),
                         )
                         self.index.add(rid, key)
+                        summary.added += 1
                     elif db.execute("SELECT 1 FROM occurrences WHERE record_id=? LIMIT 1", (rid,)).fetchone():
                         summary.duplicates_merged += 1
                     db.execute(
-                        "INSERT INTO occurrences(path, position, record_id, question, answer, kind, options, correct)"
-                        " VALUES (?,?,?,?,?,?,?,?)",
+                        "INSERT INTO occurrences(path, position, record_id, question, answer, kind, options, correct,"
+                        " display, section) VALUES (?,?,?,?,?,?,?,?,?,?)",
                         (source, q.position, rid, q.question, q.answer, q.kind,
-                         json.dumps(q.options, ensure_ascii=False), q.correct),
+                         json.dumps(q.options, ensure_ascii=False), q.correct, q.display,
+                         json.dumps(q.section, ensure_ascii=False)),
                     )
                     touched.add(rid)
             else:
                 summary.plain_docs.append(source)
                 rid = "p" + hashlib.sha1(source.encode()).hexdigest()[:15]
-                title = next((ln.strip() for ln in doc.plain_text.splitlines() if ln.strip()), source)[:80]
+                title = (doc.title or next((ln.strip() for ln in doc.plain_text.splitlines() if ln.strip()), source))[:80]
                 db.execute(
                     "INSERT OR IGNORE INTO records(id, qkey, question, kind) VALUES (?,?,?, 'passage')",
                     (rid, rid, title),
@@ -312,6 +334,7 @@ def ingest_paths(
 ) -> IngestSummary:
     """Ingest files into an open store. Files that cannot be read are skipped with a reason."""
     files, skipped = discover(paths)
+    rel = relative_names(paths, files)
     summary = IngestSummary(skipped=skipped)
     ing = Ingestor(store, tokenizer, max_bytes=max_bytes, chunk_chars=chunk_chars, chunk_overlap=chunk_overlap)
     changed = False
@@ -320,8 +343,10 @@ def ingest_paths(
     try:
         for i, f in enumerate(files, 1):
             try:
-                changed |= ing.ingest_file(f, summary, (sources or {}).get(f))
+                changed |= ing.ingest_file(f, summary, (sources or {}).get(f), rel[f])
                 summary.files += 1
+            except NavigationFile:
+                summary.navigation_skipped.append(rel[f])
             except InputError as exc:
                 summary.skipped.append(SkippedFile(path=str(f), reason=str(exc)))
             progress("read", i, len(files))

@@ -14,8 +14,10 @@ from pathlib import Path
 from ingest.errors import InputError
 from ingest.sizes import format_mb
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 HTML_SUFFIXES = (".html", ".htm")
+# Read by ingest.pdf / ingest.docx, never decoded as text.
+BINARY_SUFFIXES = (".pdf", ".docx")
 
 # Magic numbers of formats people most often rename by mistake; naming the format makes the
 # error actionable ("this is a ZIP archive") instead of a vague "binary".
@@ -94,16 +96,31 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
 
 
 def read_document(path: Path, max_bytes: int) -> str:
-    """Return the text of ``path`` (HTML reduced to its main text). Raises ``InputError``."""
-    return decode_document(Path(path), read_bytes(path, max_bytes))
+    """Return the text of ``path`` (HTML reduced to its main text, PDF/DOCX to their text as light
+    markdown). Raises ``InputError``."""
+    path = Path(path)
+    data = read_bytes(path, max_bytes)
+    if path.suffix.lower() in BINARY_SUFFIXES:
+        from ingest.formats import structured_document  # lazy: formats imports this module
+
+        if not data.strip():
+            raise InputError(f"{_show(path)} is empty — add content to it or remove it from the input")
+        return structured_document(path, data, max_bytes).plain_text()
+    return decode_document(path, data)
 
 
 def decode_document(path: Path, data: bytes) -> str:
     """Text of a document's bytes; ``path`` gives the type (by suffix) and names it in messages."""
+    return decode_page(path, data)[1]
+
+
+def decode_page(path: Path, data: bytes) -> tuple[str | None, str]:
+    """(HTML source or None, text) of a document's bytes: an HTML page's source is kept for its title."""
     if not data.strip():
         raise InputError(f"{_show(path)} is empty — add content to it or remove it from the input")
     _reject_binary(path, data)
     text = _decode(path, data)
+    html = None
     if path.suffix.lower() in HTML_SUFFIXES:
         html, text = text, html_to_text(text)
         if not text.strip() and _tag_depth(html) > _MAX_HTML_DEPTH:
@@ -114,7 +131,7 @@ def decode_document(path: Path, data: bytes) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if not text.strip():
         raise InputError(f"{_show(path)} has no readable text — it may be an empty page or only scripts/images")
-    return text
+    return html, text
 
 
 def _reject_binary(path: Path, data: bytes) -> None:
@@ -122,6 +139,7 @@ def _reject_binary(path: Path, data: bytes) -> None:
         if data.startswith(magic):
             raise InputError(
                 f"{_show(path)} looks like {what}, not text — save it as .txt, .md or .html first"
+            + (" (or give it the right file extension)" if what in ("a PDF document",) else "")
             )
     if any(data.startswith(bom) for bom, enc in _BOMS if enc.startswith("utf-16") or enc == "utf-32"):
         return  # UTF-16/32 legitimately contain NUL bytes

@@ -20,16 +20,37 @@ class ParsedQuestion(Strict):
     options: dict[str, str] = Field(default_factory=dict)
     correct: str | None = None
     position: int = Field(0, description="1-based order of the question in its document")
+    display: str | None = Field(None, description="the answer as Markdown for showing: lists, tables, code and "
+                                                  "LaTeX ($…$, $$…$$) kept; ``answer`` is its plain text")
+    section: list[str] = Field(default_factory=list, description="headings above the question, outermost first")
+    origin: Literal["heading", "line", "topic", "text"] = Field(
+        "text", description="a question heading, a marked/interrogative line, a non-question heading titled with its "
+                            "context ('LeNet-5 · 模型结构'), or the flat-text parser")
+
+
+class SkippedSection(Strict):
+    """A heading or line that did not become a record, and why (shown by a dry run)."""
+
+    heading: str
+    section: list[str] = Field(default_factory=list)
+    reason: str
 
 
 class ParsedDocument(Strict):
     questions: list[ParsedQuestion]
     plain_text: str = Field("", description="cleaned text, used as plain chunks when no Q&A was found")
+    title: str | None = Field(None, description="first H1, <title>, PDF metadata title, or None")
+    skipped: list[SkippedSection] = Field(default_factory=list)
 
 
 class Answer(Strict):
     text: str
     source: str = Field(description="file name and position, e.g. 'corpus/raw/a.txt#3'")
+    display: str | None = Field(None, description="the answer as Markdown with LaTeX ($…$, $$…$$) for showing; "
+                                                  "None for records stored before schema v2 (show ``text``)")
+    section: list[str] = Field(default_factory=list, description="headings above the question in its document")
+    title: str | None = Field(None, description="title of the source document (first H1, <title>, PDF metadata)")
+    rel_path: str | None = Field(None, description="the source's path relative to the folder that was ingested")
 
 
 class Record(Strict):
@@ -69,6 +90,11 @@ class IngestSummary(Strict):
     records: int = 0
     choice: int = 0
     unanswered: int = 0
+    added: int = Field(0, description="records new to the store in this run")
+    found: int = Field(0, description="questions found in the files read in this run")
+    found_unanswered: int = Field(0, description="of those, questions without an answer")
+    skipped_non_questions: int = Field(0, description="headings/lines in those files not made records (see dry run)")
+    navigation_skipped: list[str] = Field(default_factory=list, description="README/SUMMARY pages without questions")
     duplicates_merged: int = 0
     plain_docs: list[str] = Field(default_factory=list)
     chunks_embedded: int = 0

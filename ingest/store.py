@@ -31,15 +31,17 @@ import numpy as np
 from ingest.errors import ChromaUnavailableError, NoStoreError, StoreMismatchError, StoreVersionError
 from ingest.schema import Answer, Chunk, Record
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DB_NAME = "records.sqlite"
 COLLECTION = "chunks"
 
-_SCHEMA_V1 = """
+# The current schema, for a new store; existing stores are brought up to it by ``MIGRATIONS``.
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL,
-    questions INTEGER NOT NULL, plain INTEGER NOT NULL DEFAULT 0, ingested_at TEXT NOT NULL
+    questions INTEGER NOT NULL, plain INTEGER NOT NULL DEFAULT 0, ingested_at TEXT NOT NULL,
+    title TEXT, rel_path TEXT
 );
 CREATE TABLE IF NOT EXISTS records (
     id TEXT PRIMARY KEY, qkey TEXT NOT NULL, question TEXT NOT NULL, kind TEXT NOT NULL,
@@ -51,6 +53,7 @@ CREATE TABLE IF NOT EXISTS occurrences (
     path TEXT NOT NULL REFERENCES files(path) ON DELETE CASCADE, position INTEGER NOT NULL,
     record_id TEXT NOT NULL, question TEXT NOT NULL, answer TEXT,
     kind TEXT NOT NULL DEFAULT 'open', options TEXT NOT NULL DEFAULT '{}', correct TEXT,
+    display TEXT, section TEXT NOT NULL DEFAULT '[]',
     PRIMARY KEY (path, position)
 );
 CREATE INDEX IF NOT EXISTS occurrences_record ON occurrences(record_id);
@@ -64,7 +67,16 @@ CREATE TABLE IF NOT EXISTS pending_delete (id TEXT PRIMARY KEY);
 """
 
 # Migrations from version N to N+1; a store older than the oldest entry is refused.
-MIGRATIONS: dict[int, str] = {}
+MIGRATIONS: dict[int, str] = {
+    # v2: display form of answers (Markdown + LaTeX), section paths, document titles and relative
+    # paths. Emptying the stored hashes makes the next ingest re-read every file so old records
+    # gain them; chunk ids are content hashes, so unchanged text is not embedded again.
+    1: "ALTER TABLE occurrences ADD COLUMN display TEXT; "
+       "ALTER TABLE occurrences ADD COLUMN section TEXT NOT NULL DEFAULT '[]'; "
+       "ALTER TABLE files ADD COLUMN title TEXT; "
+       "ALTER TABLE files ADD COLUMN rel_path TEXT; "
+       "UPDATE files SET sha256 = ''",
+}
 
 
 class Store:
@@ -95,7 +107,7 @@ class Store:
         if "meta" not in tables or self.meta("schema_version") is None:
             # executescript commits on its own; the script is idempotent (IF NOT EXISTS), so a
             # crash half-way is repaired by the next open.
-            self.db.executescript(_SCHEMA_V1)
+            self.db.executescript(_SCHEMA)
             with self.transaction():
                 self._set_meta("schema_version", str(SCHEMA_VERSION))
                 self._set_meta("generation", "0")
@@ -230,17 +242,21 @@ class Store:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
-            f"SELECT record_id, path, position, answer FROM occurrences WHERE record_id IN ({marks}) "
-            f"AND answer IS NOT NULL AND answer != '' ORDER BY record_id, path, position",
+            f"SELECT o.record_id, o.path, o.position, o.answer, o.display, o.section, f.title, f.rel_path "
+            f"FROM occurrences o LEFT JOIN files f ON f.path = o.path WHERE o.record_id IN ({marks}) "
+            f"AND o.answer IS NOT NULL AND o.answer != '' ORDER BY o.record_id, o.path, o.position",
             ids,
         )
         out: dict[str, list[Answer]] = {}
         seen: set[tuple[str, str]] = set()
-        for rid, path, pos, text in rows:
+        for rid, path, pos, text, display, section, title, rel_path in rows:
             if (rid, text) in seen:
                 continue
             seen.add((rid, text))
-            out.setdefault(rid, []).append(Answer(text=text, source=f"{path}#{pos}"))
+            out.setdefault(rid, []).append(Answer(
+                text=text, source=f"{path}#{pos}", display=display, section=json.loads(section or "[]"),
+                title=title, rel_path=rel_path,
+            ))
         return out
 
     def iter_records(self, batch: int = 500, include_passages: bool = False) -> Iterator[Record]:
@@ -264,7 +280,8 @@ class Store:
 
     def sources(self) -> list[dict]:
         rows = self.db.execute(
-            "SELECT f.path, f.questions, f.plain, f.ingested_at, COUNT(DISTINCT o.record_id) AS records "
+            "SELECT f.path, f.questions, f.plain, f.ingested_at, f.title, f.rel_path, "
+            "COUNT(DISTINCT o.record_id) AS records "
             "FROM files f LEFT JOIN occurrences o ON o.path = f.path GROUP BY f.path ORDER BY f.path"
         )
         return [dict(r) for r in rows]

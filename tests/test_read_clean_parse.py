@@ -319,7 +319,10 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
         ("nul.txt", b"some text\x00\x00\x00 with NUL bytes", MAX, "NUL bytes"),
         ("big.txt", "问答".encode() * 700_000, 2_000_000, "4.2 MB, over the 2 MB limit — raise MIANSHI_MAX_FILE_MB"),
         ("garbage.txt", b"\xff\x80\xfe\x81" * 50, MAX, "re-save it as UTF-8"),
-        ("slides.pdf", b"%PDF-1.4", MAX, "unsupported type '.pdf'"),
+        ("slides.pdf", b"%PDF-1.4", MAX, "damaged or unsupported PDF"),
+        ("notes.pdf", b"just text named .pdf", MAX, "is not a PDF file"),
+        ("notes.docx", b"just text named .docx", MAX, "is not a .docx file"),
+        ("slides.pptx", b"PK\x03\x04", MAX, "unsupported type '.pptx'"),
     ],
 )
 def test_read_errors(tmp_path: Path, name: str, data: bytes, max_bytes: int, message: str) -> None:
@@ -348,4 +351,4 @@ def test_read_encodings(tmp_path: Path, encoding: str, suffix: str) -> None:
 
 
 def test_supported_suffixes() -> None:
-    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".html", ".htm")
+    assert SUPPORTED_SUFFIXES == (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
