@@ -84,7 +84,8 @@ def test_export_schema(cli):
         assert set(r) == {"id", "question", "answers", "kind", "options", "correct", "topics"}
         assert r["kind"] in ("open", "choice")
         for a in r["answers"]:
-            assert set(a) == {"text", "source"}
+            assert set(a) == {"text", "display", "source", "title", "rel_path", "section"}
+            assert a["title"] and len(a["title"]) <= 60 and a["rel_path"] == Path(a["source"].split("#")[0]).name
             path, _, position = a["source"].rpartition("#")
             assert path.endswith(".txt") and Path(path).name in seed_names and position.isdigit(), a["source"]
         if r["kind"] == "choice":
@@ -232,3 +233,29 @@ def test_broken_pipe_is_not_an_internal_error(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert b"internal error" not in err and b"Traceback" not in err
     assert proc.returncode == 0
+
+
+def test_ingest_dry_run_prints_json_lines_and_stores_nothing(cli):
+    from tests.support import ROOT
+
+    doc = ROOT / "tests" / "data" / "collections" / "zh_chapter.md"
+    res = cli("ingest", "--dry-run", doc)
+    assert res.exit_code == 0, res.stderr
+    items = [json.loads(line) for line in res.stdout.splitlines()]
+    first = items[0]
+    assert first["source"] == "zh_chapter.md" and first["title"] == "第十二章 网络搭建及训练"
+    assert first["question"] == "常见的深度学习框架有哪些?" and first["section"] == ["网络搭建及训练", "框架选择"]
+    assert {i["status"] for i in items} <= {"record", "skipped", "file_skipped"}
+    assert any(i["status"] == "skipped" and i["reason"] for i in items)  # generic headings say why
+    assert not cli.store.exists()
+
+
+def test_ingest_summary_counts_added_unanswered_and_non_questions(cli):
+    from tests.support import ROOT
+
+    res = cli("ingest", ROOT / "tests" / "data" / "collections" / "zh_chapter.md")
+    assert res.exit_code == 0, res.stderr
+    added = len(cli.jsonl("export"))
+    assert f"{added} records added" in res.stderr and "skipped as non-questions" in res.stderr
+    again = cli("ingest", ROOT / "tests" / "data" / "collections" / "zh_chapter.md")
+    assert "0 records added" in again.stderr
