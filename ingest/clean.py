@@ -39,9 +39,6 @@ _SPACED_RUN = re.compile(r"(?<!\S)\S(?: \S)+(?!\S)")
 _DOUBLED = re.compile(r"[A-Za-z0-9\u2212+\-_^'′]{4,}")
 _GARBLED = re.compile(r"\?[A-Za-z0-9(]")
 _MULTISPACE = re.compile(r"(?<=\S) {2,}")
-# A run of 16+ of one punctuation/symbol character is a decorative rule (``=====``, ``#####``); it is
-# cut to three. Besides being noise, a 5 MB run of '#' made jieba's segmentation superlinear (minutes).
-
 # Lines that are page chrome wherever they appear (kept short to spare real answers that
 # mention the same words in passing).
 _CHROME_STRONG = re.compile(
