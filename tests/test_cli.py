@@ -259,3 +259,28 @@ def test_ingest_summary_counts_added_unanswered_and_non_questions(cli):
     assert f"{added} records added" in res.stderr and "skipped as non-questions" in res.stderr
     again = cli("ingest", ROOT / "tests" / "data" / "collections" / "zh_chapter.md")
     assert "0 records added" in again.stderr
+
+
+def test_record_commands_edit_flag_delete(cli):
+    cli("ingest", SEEDS)
+    rec = next(r for r in cli.jsonl("export") if "成本函数" in r["question"])
+    res = cli("record", "edit", rec["id"], "--answer", "成本函数衡量预测和真实值的差距。")
+    assert res.exit_code == 0 and f"已修改 edited {rec['id']}: {rec['question']}" in res.stderr
+    [shown] = cli.jsonl("record", "show", rec["id"])
+    assert shown["question"] == rec["question"] and [a["text"] for a in shown["answers"]] == ["成本函数衡量预测和真实值的差距。"]
+    assert cli("record", "flag", rec["id"], "--reason", "太短").exit_code == 0
+    [flag] = cli.jsonl("record", "flags", "--json")
+    assert (flag["record_id"], flag["reason"]) == (rec["id"], "太短")
+    assert cli("record", "unflag", rec["id"]).exit_code == 0 and cli.jsonl("record", "flags", "--json") == []
+    assert cli("record", "delete", rec["id"], input="n\n").exit_code == 1  # asked, declined: nothing deleted
+    assert any(r["id"] == rec["id"] for r in cli.jsonl("export"))
+    assert cli("record", "delete", rec["id"], "--yes").exit_code == 0
+    assert all(r["id"] != rec["id"] for r in cli.jsonl("export"))
+
+
+@pytest.mark.parametrize("args", [("record", "show", "nope"), ("record", "edit", "nope", "--answer", "x"),
+                                  ("record", "delete", "nope", "--yes"), ("record", "flag", "nope")])
+def test_record_commands_refuse_an_unknown_id(cli, args):
+    cli("ingest", SEEDS)
+    res = cli(*args)
+    assert res.exit_code == 2 and "no record 'nope'" in res.stderr and "Traceback" not in res.stderr
