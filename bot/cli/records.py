@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from bot.cli.common import JsonOpt, StoreOpt, context, emit, note, say, sub_app
+from bot.cli.common import JsonOpt, StoreOpt, context, emit, note, row, sub_app
 
 
 def register(app: typer.Typer) -> None:
@@ -102,4 +102,4 @@ def flags(store: Optional[Path] = StoreOpt, as_json: bool = JsonOpt) -> None:
         if as_json:
             emit(f.model_dump())
         else:
-            say(f"{f.record_id}\t{f.question}\t{f.reason}\t{f.flagged_by}\t{f.flagged_at}")
+            row(f.record_id, f.question, f.reason, f.flagged_by, f.flagged_at)
