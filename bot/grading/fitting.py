@@ -23,6 +23,9 @@ from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS
 from bot.grading.metrics import metrics
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+# Synthetic rows are many and lexically easy (key points joined verbatim): hand-labelled answers, whose wording
+# differs from the reference, weigh more so paraphrases are not judged by word overlap.
+HAND_WEIGHT = 3.0
 FOLDS = 5
 
 
@@ -75,7 +78,7 @@ def offtopic_threshold(inspected, shift: float) -> float:
     return best_t
 
 
-def _fit_one(x, y, groups, names, c_grid=C_GRID, log=None):
+def _fit_one(x, y, groups, names, weights, c_grid=C_GRID, log=None):
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
@@ -87,7 +90,7 @@ def _fit_one(x, y, groups, names, c_grid=C_GRID, log=None):
     for c in c_grid:
         e = np.zeros(len(y))
         for tr, te in splits:
-            m = LogisticRegression(C=c, max_iter=3000).fit(xs[tr], y[tr])
+            m = LogisticRegression(C=c, max_iter=3000).fit(xs[tr], y[tr], sample_weight=weights[tr])
             e[te] = m.predict_proba(xs[te]) @ m.classes_.astype(float)
         pred = np.zeros(len(y))
         for tr, te in splits:
@@ -98,7 +101,7 @@ def _fit_one(x, y, groups, names, c_grid=C_GRID, log=None):
         if best is None or (m_["qwk"], -m_["mae"]) > (best[0]["qwk"], -best[0]["mae"]):
             best = (m_, c, e)
     m_, c, e = best
-    model = LogisticRegression(C=c, max_iter=3000).fit(xs, y)
+    model = LogisticRegression(C=c, max_iter=3000).fit(xs, y, sample_weight=weights)
     iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e, y)
     return dict(features=list(names), mean=mean.tolist(), scale=scale.tolist(), kind="multinomial",
                 classes=[int(k) for k in model.classes_], coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
@@ -123,11 +126,12 @@ def fit(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, st
               and relevance(f, shift) >= offtopic]
     y = np.asarray([r.label for r, _ in usable])
     groups = np.asarray([r.group for r, _ in usable])
+    weights = np.asarray([HAND_WEIGHT if r.source == "hand" else 1.0 for r, _ in usable])
     log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f}; {len(usable)} of {len(rows)} rows unguarded")
     log("model with contrast features:")
-    main = _fit_one(np.asarray([f.vector(FEATURE_NAMES) for _, f in usable]), y, groups, FEATURE_NAMES, log=log)
+    main = _fit_one(np.asarray([f.vector(FEATURE_NAMES) for _, f in usable]), y, groups, FEATURE_NAMES, weights, log=log)
     log("fallback (no contrast set):")
-    fb = _fit_one(np.asarray([f.vector(BASE_FEATURES) for _, f in usable]), y, groups, BASE_FEATURES, log=log)
+    fb = _fit_one(np.asarray([f.vector(BASE_FEATURES) for _, f in usable]), y, groups, BASE_FEATURES, weights, log=log)
     n_syn = sum(1 for r in rows if r.source != "hand")
     trained_on = f"{len(usable)} unguarded rows of {len(rows)} ({len(rows) - n_syn} hand-labelled, {n_syn} synthetic)"
     params = ModelParams(**main, offtopic=offtopic, english_shift=shift, center=center, trained_on=trained_on,

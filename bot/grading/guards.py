@@ -90,7 +90,7 @@ def restates_question(question: str, answer: str, tokens: list[str], question_to
     if copy_ratio(question, answer) >= 0.75 and len(answer) <= 1.6 * len(question) + 4:
         return True
     own = [t for t in tokens if t not in question_tokens]
-    return bool(tokens) and len(set(own)) <= 1 and len(answer) <= 2.5 * len(question) + 10
+    return len(tokens) >= 3 and len(set(own)) <= 1 and len(answer) <= 2.5 * len(question) + 10
 
 
 def repetition(tokens: list[str]) -> float:
