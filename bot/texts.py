@@ -125,3 +125,19 @@ TEXT: dict[str, dict[str, str]] = {
         "llm_error": "The language model failed ({err}); showing the offline result.",
     },
 }
+
+
+# Grader findings as short sentences (zh, en); {q} a quote of the candidate's words, {r} a reference statement.
+GRADE_TEXT = {
+    "right": ("答对了：“{q}”。", "Right: \"{q}\"."),
+    "wrong": ("有误：你说“{q}”，但参考答案是：{r}。", "Wrong: you said \"{q}\", but the reference says: {r}."),
+    "missing": ("还缺少：{r}。", "Missing: {r}."),
+    "other": ("这个回答更像是在回答另一道题：“{r}”。", "This answers a different question: \"{r}\"."),
+    "manipulation": ("回答中有写给评分者的指令（“{q}”），按规则判0分。",
+                     "The answer contains an instruction to the grader (\"{q}\"); by the rules it scores 0."),
+    "choice": ("你选了{q}，正确答案是{r}。", "You chose {q}; the answer is {r}."),
+    "choice_none": ("（未识别到选项）", "(no option recognised)"),
+    "choice_subset": ("少选了：{r}（多选题少选得2分）。", "You missed {r} (a strict subset of a multi-answer key scores 2)."),
+    "choice_wrong": ("选错了：{r}。", "Wrong choice: {r}."),
+    "explanation": ("解析：{r}", "Explanation: {r}"),
+}
