@@ -280,7 +280,7 @@ def llm_app(e5_cli, fake, tmp_path_factory):
 def test_app_streams_llm_lookups_and_shows_the_backend(llm_app, fresh_fake):
     from gradio_client import Client
 
-    from bot import app_views as V
+    from bot.web import views as V
 
     url, ctx = llm_app
     client = Client(url, verbose=False)
