@@ -103,3 +103,14 @@ def fake():
 def fresh_fake(fake):
     fake.reset()
     return fake
+
+
+# Fixtures that load a real model: a test using one must be marked ``slow`` so `-m "not slow"` stays quick.
+MODEL_FIXTURES = {"e5_cli", "e5_context", "local_llm", "roles"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [item.nodeid for item in items
+                if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("mark these tests @pytest.mark.slow (they load a real model): " + ", ".join(unmarked))
