@@ -17,7 +17,7 @@ from bot.grading import make_grader
 from bot.interview import HINT_CAPS, History, Interview, InterviewConfig, InterviewEngine, usable
 from bot.interview.history import DB_NAME
 from bot.texts import TEXT
-from ingest.errors import InputError, UnknownBackendError
+from ingest.errors import InputError
 
 OFF_TOPIC = "今天天气很好，我中午想去吃火锅，然后下午去公园散步。"
 
@@ -286,8 +286,6 @@ def test_grading_failure_keeps_the_answer_and_the_state(hash_context, history):
     assert failed.pending_answer == "我的回答是批归一化" and failed.turns == [] and failed.index == 0
     assert failed.messages[-2].kind == "answer" and failed.messages[-1].kind == "error"
     assert "UnknownBackendError" in failed.messages[-1].text and "重试" in failed.messages[-1].text
-    with pytest.raises(UnknownBackendError):
-        engine.grader
     skipped = engine.skip(failed)  # the interview goes on, and the kept answer is cleared
     assert skipped.pending_answer is None and skipped.index == 1 and skipped.turns[-1].skipped
     assert len(history.answers("err")) == 1

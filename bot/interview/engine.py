@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from bot.interview.history import History
@@ -60,7 +61,7 @@ class InterviewEngine:
     def active_roles(self) -> tuple[LLMRoles | None, str | None]:
         return self._llm.active()
 
-    def warm_roles(self):
+    def warm_roles(self) -> threading.Thread | None:
         return self._llm.warm()
 
     # --- setup --------------------------------------------------------------------------
