@@ -43,7 +43,6 @@ def _imports(path) -> list[tuple[str, list[str]]]:
     return found
 
 
-@pytest.mark.slow
 def test_every_module_imports_alone_in_a_fresh_interpreter():
     # One interpreter per module: an import cycle only shows when its module is the first one imported.
     code = ("import subprocess, sys\n"

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.interview.history import History
-from bot.interview.engine import FOLLOW_UP_MAX, InterviewConfig, InterviewEngine
+from bot.interview import FOLLOW_UP_MAX, History, InterviewConfig, InterviewEngine
 from bot.llm.roles import LLMRoles
-from tests.support import partial_answers
-from tests.support import openai_roles
+from tests.support import openai_roles, partial_answers
 
 pytestmark = pytest.mark.slow
 
