@@ -27,7 +27,9 @@ class Services:
 
         # The bank's other answers are the contrast set: the main model can then tell a right answer
         # to a different question from a right answer to this one.
-        return make_grader(self.ctx.embedder, self.ctx.tokenizer, "model", contrast=self.ctx.store)
+        s = self.ctx.settings
+        return make_grader(self.ctx.embedder, self.ctx.tokenizer, s.grader, contrast=self.ctx.store,
+                           chunking=(s.chunk_chars, s.chunk_overlap))
 
     def ask(self, query: str):
         from bot.lookup.ask import ask, load_calibration
