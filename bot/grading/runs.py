@@ -54,7 +54,7 @@ def evaluate_all(embedder, tokenizer, store, retriever, chunking, *, sealed: boo
         rep = evaluation.report(name, scored, times)
         sections.append(report.format_report(rep))
         summary[name] = {k: getattr(rep, k) for k in ("n", "qwk", "spearman", "pearson", "mae", "adversarial_max")}
-        if "dev" in name or "zh_new" in name:
+        if "dev" in name or "zh_" in name:
             tag = "sealed" if sealed else "dev"
             p50, p95 = evaluation.bank_latency(Grader(embedder, tokenizer, chunking=chunking), retriever,
                                                [r for r in rows if not r.is_choice][:60])
