@@ -186,7 +186,8 @@ def _library_tab(ui: Layout, svc: Services) -> None:
         with gr.Column(visible=False, elem_id="preview-box") as ui.preview_box:
             ui.preview_note = gr.Markdown("", elem_id="preview-note")
             ui.preview_df = reg(gr.Dataframe(datatype="str", label=L["preview"], interactive=False, wrap=True,
-                                             max_height=320, elem_id="preview"), "preview")
+                                             max_height=320, column_widths=["17%", "8%", "25%", "30%", "10%", "10%"],
+                                             elem_id="preview"), "preview")
             with gr.Row():
                 ui.do_import = reg(gr.Button(L["import"], variant="primary", elem_id="import"), "import", "value")
                 ui.cancel = reg(gr.Button(L["cancel"], elem_id="cancel"), "cancel", "value")
@@ -206,7 +207,8 @@ def _records(ui: Layout, admin: bool) -> None:
         ui.rec_search = reg(gr.Textbox(label=L["search"], placeholder=L["search_ph"], scale=3,
                                        elem_id="rec-search"), "search")
     ui.records_df = reg(gr.Dataframe(datatype="str", label=L["records"], interactive=False, wrap=True,
-                                     max_height=300, elem_id="records"), "records")
+                                     max_height=300, column_widths=["52%", "22%", "14%", "12%"],
+                                     elem_id="records"), "records")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             ui.record_view = reg(gr.Markdown(L["pick_record"], latex_delimiters=LV.LATEX, label=L["view"],

@@ -5,7 +5,6 @@ its formulas. No Gradio here. Document text reaches Markdown components only thr
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
@@ -21,8 +20,10 @@ FILTERS = ("all", "unanswered", "flagged")
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_OPEN_TAG = re.compile(r"(?<!\\)<")  # a '<' not already escaped: '\<' is Markdown for a literal '<'
 # An absolute POSIX path (a server's store, an upload's temp dir): only its last part is shown.
 _ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/'\"“”()]+/)+([^\s/'\"“”()]+)")
+
 
 
 def scrub_paths(text: str) -> str:
@@ -101,31 +102,32 @@ def answer_source(rec: Record) -> str:
 
 def record_markdown(rec: Record, lang: str) -> str:
     L = LIBRARY[lang]
-    body = math_markdown(answer_source(rec)) if rec.answers else f"*{esc(L['no_answer'])}*"
+    body = math_markdown(answer_source(rec), lang) if rec.answers else f"*{esc(L['no_answer'])}*"
     src = record_source(rec)
     foot = f"\n\n<small>{esc(L['source_of'].format(source=src))}</small>" if src else ""
-    return f"**{math_markdown(rec.question)}**\n\n{body}{foot}"
+    return f"**{esc(rec.question)}**\n\n{body}{foot}"
 
 
 # --- Markdown with formulas -------------------------------------------------------------------
 def math_markdown(text: str, lang: str = "zh") -> str:
-    """Document Markdown made safe to render: HTML tags become visible text, images and links become their
-    text, and ``$…$`` / ``$$…$$`` stay for KaTeX. Inside a formula only ``_``/``*`` are escaped (Markdown
-    would read them as emphasis; the escape is consumed before KaTeX sees the formula)."""
+    """Document Markdown made safe to render: a tag becomes visible text, images and links become their text,
+    and ``$…$`` / ``$$…$$`` stay for KaTeX. Ingested display text is already Markdown (its stray specials are
+    backslash-escaped), so only what could still open a tag is escaped; inside a formula ``<``/``>`` become
+    ``\\lt``/``\\gt``, which KaTeX reads and HTML cannot."""
     out, last = [], 0
-    for m in _MATH.finditer(text or ""):
+    text = text or ""
+    for m in _MATH.finditer(text):
         out.append(_prose(text[last:m.start()], lang))
-        out.append(html.escape(m.group(0), quote=False).replace("_", r"\_").replace("*", r"\*"))
+        out.append(m.group(0).replace("<", r"\lt ").replace(">", r"\gt "))
         last = m.end()
-    out.append(_prose((text or "")[last:], lang))
+    out.append(_prose(text[last:], lang))
     return "".join(out)
 
 
 def _prose(text: str, lang: str) -> str:
     text = _IMAGE.sub(lambda m: LIBRARY[lang]["figure"].format(alt=m.group(1).strip() or "…"), text)
     text = _LINK.sub(r"\1", text)
-    # Escape every tag-like run, then what is left of '<', '>' and '&': nothing becomes markup.
-    return html.escape(text, quote=False)
+    return _OPEN_TAG.sub(r"\\<", text)
 
 
 def upload_name(path: str) -> str:

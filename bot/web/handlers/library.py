@@ -60,12 +60,12 @@ def wire(ui: Layout, svc: Services) -> None:
         note = LV.preview_line(items, lc) if any_records else LIBRARY[lc]["nothing_to_import"]
         return gr.update(visible=True), V.esc(note), LV.preview_table(items, lc), ""
 
-    def on_import(files, lng, request: gr.Request, progress=gr.Progress()):
+    def on_import(files, lng, which, query, request: gr.Request, progress=gr.Progress()):
         lc = V.lang_code(lng)
         L = LIBRARY[lc]
         admin_or_refuse(request, lc)
         if not files:
-            return gr.update(), gr.update(visible=False), *library_view(L["choose_files"], lc)
+            return gr.update(), gr.update(visible=False), *library_view(L["choose_files"], lc, which, query)
         saved, refused = V.save_uploads(_paths(files), svc.ctx.store_dir, svc.ctx.settings.max_file_bytes, lc)
         lines = list(refused)
         if saved:
@@ -83,14 +83,14 @@ def wire(ui: Layout, svc: Services) -> None:
                 lines += [L["skipped_file"].format(name=LV.scrub_paths(k.path), reason=LV.scrub_paths(k.reason))
                           for k in s.skipped]
         # The upload box clears, which hides the preview too (its change event sees no files).
-        return gr.update(value=None), gr.update(visible=False), *library_view("\n".join(lines), lc)
+        return gr.update(value=None), gr.update(visible=False), *library_view("\n".join(lines), lc, which, query)
 
     def on_cancel(lng):
         return gr.update(value=None), gr.update(visible=False), LIBRARY[V.lang_code(lng)]["cancelled"]
 
     ui.upload.change(on_preview, [ui.upload, ui.lang], [ui.preview_box, ui.preview_note, ui.preview_df,
                                                         ui.import_log], concurrency_limit=2)
-    ui.do_import.click(on_import, [ui.upload, ui.lang], [ui.upload, ui.preview_box, *library_outputs],
+    ui.do_import.click(on_import, [ui.upload, ui.lang, ui.rec_filter, ui.rec_search], [ui.upload, ui.preview_box, *library_outputs],
                        concurrency_limit=1)
     ui.cancel.click(on_cancel, [ui.lang], [ui.upload, ui.preview_box, ui.import_log])
 
