@@ -136,8 +136,9 @@ def _wire_records(ui: Layout, svc: Services, records_view, admin_or_refuse) -> N
         return records_view(which, query, V.lang_code(lng))
 
     for ev in (ui.rec_filter.change, ui.rec_search.change):
+        # One queue for both, in order: a slow filter result must not land after a newer search's.
         ev(on_filter, [ui.rec_filter, ui.rec_search, ui.lang], [ui.records_df, ui.record_ids],
-           show_progress="hidden")
+           show_progress="hidden", concurrency_id="records", concurrency_limit=1, trigger_mode="always_last")
 
     def show(rid, lc, msg=""):
         rec = svc.record(rid) if rid else None
