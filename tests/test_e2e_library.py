@@ -207,6 +207,7 @@ def test_library_in_a_real_browser(browser, tmp_path):
         assert "$$" not in shown and "![" not in shown and "](" not in shown
         assert "<script>" in shown and page.evaluate("window.__xss_doc") is None
         assert view.locator("img[src=x], script").count() == 0
+        view.scroll_into_view_if_needed()
         _shot(page, "lib_02_record_katex")
 
         # Edit in place; then the file comes again, changed: the edit stays and the new question arrives.

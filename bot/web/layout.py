@@ -207,7 +207,7 @@ def _records(ui: Layout, admin: bool) -> None:
         ui.rec_search = reg(gr.Textbox(label=L["search"], placeholder=L["search_ph"], scale=3,
                                        elem_id="rec-search"), "search")
     ui.records_df = reg(gr.Dataframe(datatype="str", label=L["records"], interactive=False, wrap=True,
-                                     max_height=300, column_widths=["52%", "22%", "14%", "12%"],
+                                     max_height=300, column_widths=["66%", "20%", "14%"],
                                      elem_id="records"), "records")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):

@@ -14,7 +14,7 @@ from ingest.schema import Record
 
 LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 PREVIEW_COLS = ("col_file", "col_status", "col_question", "col_answer", "col_section", "col_reason")
-RECORD_COLS = ("col_question", "col_source", "col_topics", "col_state")
+RECORD_COLS = ("col_question", "col_topics", "col_state")  # the source shows with the record
 FILTERS = ("all", "unanswered", "flagged")
 # $$…$$ first, then $…$ on one line; a lone "$5" price stays text because it has no closing "$".
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
@@ -90,7 +90,7 @@ def record_source(rec: Record) -> str:
 
 def record_table(records: list[Record], flagged: set[str], edited: set[str], lang: str):
     L = LIBRARY[lang]
-    rows = [[r.question, record_source(r), ", ".join(topic_name(t, lang) for t in r.topics),
+    rows = [[r.question, ", ".join(topic_name(t, lang) for t in r.topics),
              L[f"s_{record_state(r, flagged, edited)}"]] for r in records]
     return table(rows, cols(lang, RECORD_COLS))
 
