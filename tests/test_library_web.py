@@ -151,3 +151,19 @@ def test_serve_refuses_a_missing_empty_or_broken_accounts_file(cli, tmp_path, co
         assert res.exit_code == 2, res.output
         assert res.stderr == expected.format(f=f)  # one line, how to fix it, and nothing served before it
         assert res.stdout == ""
+
+
+def test_plots_and_tables_follow_the_language():
+    from bot.interview.history import TopicStat, TrendPoint
+    from bot.web import views as V
+
+    stat = TopicStat(topic="normalization", answers=3, avg_score=2.5)
+    for lang, title, axis, name in (("zh", "各主题掌握度", "平均分 (0–5)", "归一化 (3)"),
+                                    ("en", "Strength by topic", "average (0–5)", "Normalization (3)")):
+        ax = V.topic_figure([stat], lang).axes[0]
+        assert (ax.get_title(), ax.get_xlabel()) == (title, axis)
+        assert [t.get_text() for t in ax.get_yticklabels()] == [name]
+        assert list(V.stat_table([], lang, due=True).columns) == V.stat_cols(lang, due=True)
+    assert V.stat_cols("en", due=True) == ["Question", "Average", "Last", "Attempts", "Due"]
+    point = TrendPoint(session_id="s", time="2026-01-02T10:00:00", avg_score=3.0, answers=2)
+    assert V.trend_figure([point], "en").axes[0].get_ylabel() == "average"
