@@ -18,12 +18,21 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="interface to listen on"),
     port: int = typer.Option(7860, "--port", help="TCP port"),
     store: Optional[Path] = StoreOpt,
+    auth: Optional[Path] = typer.Option(
+        None, "--auth", help="accounts file (mianshi users add): a shared server with logins, private history and "
+                             "admin-only bank changes (default: $MIANSHI_AUTH; none = a personal machine)"),
 ) -> None:
     """Start the web app.
 
-    Example: mianshi serve --port 7860
+    Example: mianshi serve --port 7860 --auth users.json
     """
     from bot.web import launch
+    from bot.web.auth import UserFile
 
-    note(f"面试 Mianshi: http://{host}:{port}  (Ctrl+C 停止 to stop)")
-    launch(context(store), host=host, port=port)
+    ctx = context(store)
+    auth = auth or ctx.settings.auth
+    # A broken or empty accounts file stops here, before anything listens: never an open server by mistake.
+    users = UserFile(auth).require_users() if auth is not None else None
+    mode = "  登录模式 login required" if users is not None else ""
+    note(f"面试 Mianshi: http://{host}:{port}{mode}  (Ctrl+C 停止 to stop)")
+    launch(ctx, host=host, port=port, users=users)

@@ -5,6 +5,8 @@ Element ids are the app's interface to the browser tests and to scripts: keep th
 
 from __future__ import annotations
 
+from bot.texts import LIBRARY, UI, topic_name
+from bot.web import libview as LV
 from bot.web import views as V
 from bot.web.services import Services
 
@@ -31,20 +33,20 @@ class Layout:
 
 
 def kinds_choices(lang: str) -> list[tuple[str, str]]:
-    return [(V.LABELS[lang][f"k_{k}"], k) for k in ("mixed", "open", "choice")]
+    return [(UI[lang][f"k_{k}"], k) for k in ("mixed", "open", "choice")]
 
 
 def mode_choices(lang: str) -> list[tuple[str, str]]:
-    return [(V.LABELS[lang][f"m_{m}"], m) for m in ("random", "topic", "review")]
+    return [(UI[lang][f"m_{m}"], m) for m in ("random", "topic", "review")]
 
 
-def stat_cols(T: dict, *, due: bool) -> list[str]:
-    cols = [T["col_question"], T["col_avg"], T["col_last"], T["col_times"]]
-    return cols + [T["col_due"]] if due else cols
+def topic_choices(lang: str, topics: list[str]) -> list[tuple[str, str]]:
+    return [(topic_name(t, lang), t) for t in topics]
 
 
-def source_cols(T: dict) -> list[str]:
-    return [T["col_source"], T["col_records"], T["col_time"]]
+def labels(lang: str) -> dict[str, str]:
+    """Every label of the page in one language (the Library's keys beside the rest)."""
+    return {**UI[lang], **LIBRARY[lang]}
 
 
 def build_layout(svc: Services) -> Layout:
@@ -65,14 +67,22 @@ def build_layout(svc: Services) -> Layout:
 def _header(ui: Layout, svc: Services) -> None:
     import gradio as gr
 
-    L, reg = V.LABELS["zh"], ui.reg
+    L, reg = UI["zh"], ui.reg
     with gr.Row(equal_height=True, elem_id="header"):
         with gr.Column(scale=1, min_width=360):
             ui.title = reg(gr.Markdown(L["title"], elem_id="title"), "title", "value")
             # Which backend answers, under the title: offline, starting, its label, or why it failed.
             ui.badge = gr.Markdown(V.llm_badge(*svc.engine.roles_status(), "zh"), elem_id="llm-badge")
-        ui.user = reg(gr.Textbox(label=L["user"], placeholder=L["user_ph"], max_length=40, scale=0, min_width=320,
-                                 show_label=False, container=False, elem_id="user-name"), "user")
+        if svc.users is None:
+            ui.user = reg(gr.Textbox(label=L["user"], placeholder=L["user_ph"], max_length=40, scale=0, min_width=320,
+                                     show_label=False, container=False, elem_id="user-name"), "user")
+        else:
+            # Shared server: the user is who logged in, kept on the server (a State the browser cannot set).
+            ui.user = gr.State("")
+            with gr.Column(scale=0, min_width=320), gr.Row(equal_height=True, elem_id="signed-in-row"):
+                ui.signed_in = gr.Markdown("", elem_id="signed-in")
+                ui.logout = reg(gr.Button(L["logout"], link="/logout", size="sm", scale=0, min_width=90,
+                                          elem_id="logout"), "logout", "value")
         ui.lang = gr.Radio(LANGS, value=LANGS[0], label="语言 Language", scale=0, min_width=210, show_label=False,
                            container=False, elem_id="lang")
 
@@ -80,11 +90,11 @@ def _header(ui: Layout, svc: Services) -> None:
 def _interview_tab(ui: Layout, svc: Services) -> None:
     import gradio as gr
 
-    L, reg = V.LABELS["zh"], ui.reg
+    L, reg = UI["zh"], ui.reg
     with reg(gr.Tab(L["tab_interview"], id="interview", elem_id="tab-interview"), "tab_interview"):
         with gr.Row():
             with gr.Column(scale=1, min_width=250):
-                ui.topics = reg(gr.Dropdown(svc.topics(), multiselect=True, label=L["topics"], elem_id="topics"),
+                ui.topics = reg(gr.Dropdown(topic_choices("zh", svc.topics()), multiselect=True, label=L["topics"], elem_id="topics"),
                                 "topics")
                 ui.count = reg(gr.Slider(1, 20, value=5, step=1, label=L["count"], elem_id="count"), "count")
                 ui.kinds = reg(gr.Dropdown(kinds_choices("zh"), value="mixed", label=L["kinds"], elem_id="kinds"),
@@ -111,7 +121,7 @@ def _interview_tab(ui: Layout, svc: Services) -> None:
 def _ask_tab(ui: Layout) -> None:
     import gradio as gr
 
-    L, reg = V.LABELS["zh"], ui.reg
+    L, reg = UI["zh"], ui.reg
     with reg(gr.Tab(L["tab_ask"], id="ask", elem_id="tab-ask"), "tab_ask"):
         ui.ask_chat = reg(gr.Chatbot(label=L["ask_chat"], height=430, elem_id="ask-chat", sanitize_html=True,
                                      latex_delimiters=[], feedback_options=None, buttons=["copy"]), "ask_chat")
@@ -125,7 +135,7 @@ def _ask_tab(ui: Layout) -> None:
 def _progress_tab(ui: Layout) -> None:
     import gradio as gr
 
-    L, reg = V.LABELS["zh"], ui.reg
+    L, reg = UI["zh"], ui.reg
     with reg(gr.Tab(L["tab_progress"], id="progress", elem_id="tab-progress"), "tab_progress") as tab:
         ui.progress_tab = tab
         with gr.Row():
@@ -136,9 +146,9 @@ def _progress_tab(ui: Layout) -> None:
             ui.trend_plot = reg(gr.Plot(label=L["trend"], elem_id="trend-plot"), "trend")
             ui.topic_plot = reg(gr.Plot(label=L["topic_plot"], elem_id="topic-plot"), "topic_plot")
         with gr.Row():
-            ui.due_df = reg(gr.Dataframe(headers=stat_cols(L, due=True), datatype="str", label=L["due"],
+            ui.due_df = reg(gr.Dataframe(headers=V.stat_cols("zh", due=True), datatype="str", label=L["due"],
                                          interactive=False, wrap=True, max_height=300, elem_id="due"), "due")
-            ui.weak_df = reg(gr.Dataframe(headers=stat_cols(L, due=False), datatype="str", label=L["weak"],
+            ui.weak_df = reg(gr.Dataframe(headers=V.stat_cols("zh", due=False), datatype="str", label=L["weak"],
                                           interactive=False, wrap=True, max_height=300, elem_id="weak"), "weak")
         ui.download = reg(gr.File(label=L["download"], interactive=False, visible=False, elem_id="download"),
                           "download")
@@ -147,23 +157,71 @@ def _progress_tab(ui: Layout) -> None:
 def _library_tab(ui: Layout, svc: Services) -> None:
     import gradio as gr
 
-    L, reg = V.LABELS["zh"], ui.reg
-    with reg(gr.Tab(L["tab_library"], id="library", elem_id="tab-library"), "tab_library") as tab:
+    L, reg = LIBRARY["zh"], ui.reg
+    admin = svc.users is None  # on a shared server the admin controls appear after an admin's page loads
+    with reg(gr.Tab(UI["zh"]["tab_library"], id="library", elem_id="tab-library"), "tab_library") as tab:
         ui.library_tab = tab
+        ui.admin_boxes = []
         with gr.Row():
-            with gr.Column(scale=2):
+            with gr.Column(scale=2, min_width=300, visible=admin) as upload_box:
                 ui.upload = reg(gr.File(label=L["upload"], file_count="multiple",
                                         file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload"), "upload")
-                ui.do_import = reg(gr.Button(L["import"], variant="primary", elem_id="import"), "import", "value")
-                ui.import_log = reg(gr.Textbox(label=L["import_log"], lines=4, interactive=False,
+                ui.import_log = reg(gr.Textbox(label=L["import_log"], lines=3, interactive=False,
                                                elem_id="import-log"), "import_log")
-            with gr.Column(scale=3):
+            with gr.Column(scale=3, min_width=300):
                 sources = svc.sources()
-                ui.sources_df = reg(gr.Dataframe(value=V.source_rows(sources), headers=source_cols(L),
-                                                 datatype="str", label=L["sources"], interactive=False, wrap=True,
-                                                 max_height=330, elem_id="sources"), "sources")
-                with gr.Row():
+                ui.sources_df = reg(gr.Dataframe(value=LV.source_table(sources, "zh"), datatype="str",
+                                                 label=L["sources"], interactive=False, wrap=True, max_height=260,
+                                                 elem_id="sources"), "sources")
+                with gr.Row(visible=admin) as remove_box:
                     ui.remove_pick = reg(gr.Dropdown([s["path"] for s in sources], label=L["remove_pick"], scale=3,
                                                      elem_id="remove-pick"), "remove_pick")
                     ui.remove_btn = reg(gr.Button(L["remove"], variant="stop", scale=1, elem_id="remove"), "remove",
                                         "value")
+                with gr.Row(visible=False, elem_id="confirm-row") as ui.confirm_row:
+                    ui.confirm_text = gr.Markdown("", elem_id="confirm-text")
+                    ui.confirm_btn = reg(gr.Button(L["confirm_remove"], variant="stop", scale=0, min_width=110,
+                                                   elem_id="confirm-remove"), "confirm_remove", "value")
+                    ui.keep_btn = reg(gr.Button(L["keep"], scale=0, min_width=80, elem_id="keep"), "keep", "value")
+        with gr.Column(visible=False, elem_id="preview-box") as ui.preview_box:
+            ui.preview_note = gr.Markdown("", elem_id="preview-note")
+            ui.preview_df = reg(gr.Dataframe(datatype="str", label=L["preview"], interactive=False, wrap=True,
+                                             max_height=320, column_widths=["17%", "8%", "25%", "30%", "10%", "10%"],
+                                             elem_id="preview"), "preview")
+            with gr.Row():
+                ui.do_import = reg(gr.Button(L["import"], variant="primary", elem_id="import"), "import", "value")
+                ui.cancel = reg(gr.Button(L["cancel"], elem_id="cancel"), "cancel", "value")
+        _records(ui, admin)
+        ui.admin_boxes += [upload_box, remove_box, ui.editor]
+
+
+def _records(ui: Layout, admin: bool) -> None:
+    import gradio as gr
+
+    L, reg = LIBRARY["zh"], ui.reg
+    ui.record_ids = gr.State([])  # the ids behind the rows of the records table, in order
+    ui.record_id = gr.State(None)
+    with gr.Row(equal_height=True):
+        ui.rec_filter = reg(gr.Radio(LV.choices("zh", LV.FILTERS, "f_"), value="all", label=L["filter"], scale=2,
+                                     elem_id="rec-filter"), "filter")
+        ui.rec_search = reg(gr.Textbox(label=L["search"], placeholder=L["search_ph"], scale=3,
+                                       elem_id="rec-search"), "search")
+    ui.records_df = reg(gr.Dataframe(datatype="str", label=L["records"], interactive=False, wrap=True,
+                                     max_height=300, column_widths=["66%", "20%", "14%"],
+                                     elem_id="records"), "records")
+    with gr.Row():
+        with gr.Column(scale=1, min_width=300):
+            ui.record_view = reg(gr.Markdown(L["pick_record"], latex_delimiters=LV.LATEX, label=L["view"],
+                                             show_label=True, container=True, elem_id="record-view"), "view")
+            ui.record_msg = gr.Markdown("", elem_id="record-msg")
+        with gr.Column(scale=1, min_width=300, visible=admin) as ui.editor:
+            ui.flag_note = gr.Markdown("", visible=False, elem_id="flag-note")
+            ui.edit_q = reg(gr.Textbox(label=L["edit_question"], lines=1, max_lines=4, elem_id="edit-question"),
+                            "edit_question")
+            ui.edit_a = reg(gr.Textbox(label=L["edit_answer"], lines=6, max_lines=16, elem_id="edit-answer"),
+                            "edit_answer")
+            with gr.Row():
+                ui.save_btn = reg(gr.Button(L["save"], variant="primary", elem_id="save-edit"), "save", "value")
+                ui.unflag_btn = reg(gr.Button(L["unflag"], visible=False, elem_id="unflag"), "unflag", "value")
+                ui.delete_btn = reg(gr.Button(L["delete"], variant="stop", elem_id="delete-record"), "delete",
+                                    "value")

@@ -9,10 +9,11 @@ from bot.context import Context
 
 
 class Services:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, users=None) -> None:
         from bot.interview import History, InterviewEngine
 
         self.ctx = ctx
+        self.users = users  # a bot.web.auth.UserFile on a shared server (serve --auth), else None
         self.history = History(ctx.store_dir)
         # Reading ctx.llm_roles builds the backend (``local`` starts a model server), so the engine gets a
         # factory: it runs on a warm-up thread at launch, or on first use, never while serving the first page.
@@ -65,3 +66,52 @@ class Services:
             n = ing.remove_source(source)
             ing.sync_vectors(IngestSummary())
         return n
+
+    # --- who is asking (serve --auth) ---------------------------------------------------------
+    def user_of(self, request, typed: str | None) -> str | None:
+        """The user a request acts for: who logged in on a shared server, else the name typed in the header."""
+        if self.users is not None:
+            return getattr(request, "username", None) or None
+        return typed
+
+    def can_edit(self, request) -> bool:
+        """Only admins change the bank on a shared server; on a personal machine the user owns it."""
+        return self.users is None or self.users.is_admin(getattr(request, "username", None))
+
+    # --- the Library tab ------------------------------------------------------------------------
+    def preview(self, paths: list[Path]) -> list[dict]:
+        from ingest.dryrun import dry_run
+
+        return [i.model_dump() for i in dry_run(paths, self.ctx.settings)]
+
+    def bank_records(self) -> tuple[list, set[str], set[str]]:
+        """Every question record, with the ids of flagged and of edited ones."""
+        st = self.ctx.store
+        recs = [r for r in st.iter_records() if r.kind != "passage"]
+        return recs, st.flagged_ids(), set(st.edits_for([r.id for r in recs]))
+
+    def record(self, record_id: str):
+        got = self.ctx.store.get_records([record_id])
+        return got[0] if got else None
+
+    def flag_of(self, record_id: str):
+        return next((f for f in self.ctx.store.flags() if f.record_id == record_id), None)
+
+    def edit(self, record_id: str, question: str, answer: str, editor: str = ""):
+        from ingest.editing import edit_record
+
+        with self.write_lock:
+            return edit_record(self.ctx.store, self.ctx.tokenizer, self.ctx.settings, record_id, question, answer,
+                               editor)
+
+    def delete(self, record_id: str, by: str = "") -> None:
+        from ingest.editing import delete_record
+
+        with self.write_lock:
+            delete_record(self.ctx.store, self.ctx.tokenizer, self.ctx.settings, record_id, by)
+
+    def unflag(self, record_id: str) -> bool:
+        from ingest.editing import unflag_record
+
+        with self.write_lock:
+            return unflag_record(self.ctx.store, record_id)

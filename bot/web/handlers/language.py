@@ -1,9 +1,10 @@
 """The header: the LLM badge (polled while a backend starts) and the language toggle that relabels the page."""
 
-from __future__ import annotations
 
 from bot.web import views as V
-from bot.web.layout import Layout, kinds_choices, mode_choices, source_cols, stat_cols
+from bot.texts import UI
+from bot.web.layout import Layout, kinds_choices, labels, mode_choices
+from bot.web import libview as LV
 from bot.web.services import Services
 
 
@@ -29,11 +30,11 @@ def wire_badge(ui: Layout, svc: Services, demo) -> None:
 def wire_labels(ui: Layout) -> None:
     import gradio as gr
 
-    placeholders = {ui.user: "user_ph", ui.ask_box: "ask_ph", ui.answer: "answer_ph"}
+    placeholders = {ui.user: "user_ph", ui.ask_box: "ask_ph", ui.answer: "answer_ph", ui.rec_search: "search_ph"}
 
     def on_lang(lng):
         lc = V.lang_code(lng)
-        T = V.LABELS[lc]
+        T = labels(lc)
         ups = []
         for comp, attr, key in ui.relabel:
             kw = {attr: T[key]}
@@ -43,11 +44,25 @@ def wire_labels(ui: Layout) -> None:
                 kw["choices"] = mode_choices(lc)
             elif comp in placeholders:
                 kw["placeholder"] = T[placeholders[comp]]
-            elif comp is ui.due_df or comp is ui.weak_df:
-                kw["headers"] = stat_cols(T, due=comp is ui.due_df)
-            elif comp is ui.sources_df:
-                kw["headers"] = source_cols(T)
+            elif comp is ui.rec_filter:
+                kw["choices"] = LV.choices(lc, LV.FILTERS, "f_")
             ups.append(gr.update(**kw))
         return ups
 
     ui.lang.change(on_lang, [ui.lang], [c for c, _, _ in ui.relabel])
+
+
+def wire_session(ui: Layout, svc: Services, demo) -> None:
+    """On a shared server, each page load fills in who logged in and shows the bank's controls to admins only."""
+    import gradio as gr
+
+    if svc.users is None:
+        return
+
+    def on_load(lng, request: gr.Request):
+        who = svc.user_of(request, None) or ""
+        shown = gr.update(visible=svc.can_edit(request))
+        return who, V.esc(UI[V.lang_code(lng)]["signed_in"].format(user=who)), *[shown for _ in ui.admin_boxes]
+
+    demo.load(on_load, [ui.lang], [ui.user, ui.signed_in, *ui.admin_boxes])
+    ui.lang.change(on_load, [ui.lang], [ui.user, ui.signed_in, *ui.admin_boxes])
