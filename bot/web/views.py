@@ -16,16 +16,14 @@ from pathlib import Path
 from bot.grading.schema import is_weak
 from bot.lookup.ask import AskResult
 from bot.interview.history import QuestionStat, TopicStat, TrendPoint
-from bot.interview import Interview, Message, Summary, fmt_score
+from bot.interview import Summary, fmt_score
+from bot.web.chat import chat_messages, plain, with_math  # noqa: F401  (chat_messages: the handlers' name)
 from bot.texts import TEXT
 from ingest.errors import InputError
 from ingest.read import SUPPORTED_SUFFIXES
 from ingest.sizes import format_mb
 
 UPLOAD_DIR = "uploads"
-# CommonMark treats any backslash-escaped ASCII punctuation as a literal; '&' and ';' are left alone so the
-# entities html.escape produced stay entities, and '$' is escaped in case math rendering is ever turned on.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=^])")
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -80,29 +78,8 @@ def lang_code(choice: str | None) -> str:
 
 
 def esc(text: str | None) -> str:
-    """Show text exactly as written in a Markdown+HTML component: no tags, no Markdown syntax."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text or "", quote=True))
-
-
-def render_message(m: Message) -> dict:
-    body = esc(m.text)
-    if m.title:
-        body = f"**{esc(m.title)}**\n{body}" if body else f"**{esc(m.title)}**"
-    return {"role": m.role, "content": body}
-
-
-def chat_messages(iv: Interview | None) -> list[dict]:
-    if iv is None:
-        return []
-    out: list[dict] = []
-    for m in iv.messages:
-        msg = render_message(m)
-        # A grade and its reference share a bubble; each new question or follow-up starts its own.
-        if out and out[-1]["role"] == msg["role"] == "assistant" and m.kind not in ("question", "follow_up", "summary"):
-            out[-1]["content"] += "\n\n" + msg["content"]
-        else:
-            out.append(msg)
-    return out
+    """Show text exactly as written in a Markdown+HTML component: no tags, no Markdown syntax, no formula."""
+    return plain(text)
 
 
 def llm_badge(state: str, detail: str, lang: str) -> str:
@@ -122,7 +99,7 @@ def notice(text: str | None) -> str:
 
 
 def ask_reply(result: AskResult, lang: str) -> str:
-    body = esc(result.answer)
+    body = with_math(result.answer)
     if not result.sources:
         return body
     head = "来源" if lang == "zh" else "Sources"
