@@ -23,12 +23,13 @@ from bot.interview.journal import Journal
 from bot.interview.lifecycle import RolesLifecycle
 from bot.interview.loader import GraderLoader
 from bot.interview.planner import QuestionPlanner
-from bot.interview.state import (FOLLOW_UP_MAX, HINT_CAPS, MAX_ANSWER_CHARS, SKIP_WORDS, Card, Interview,
-                                 InterviewConfig, Message, Summary, TopicScore, Turn, error_text, fmt_score, normalize_choice, now)
 from bot.interview.followup import follow_up_question
+from bot.interview.state import (FOLLOW_UP_MAX, HINT_CAPS, MAX_ANSWER_CHARS, SKIP_WORDS, Card, Interview,
+                                 InterviewConfig, Message, Summary, TopicScore, Turn, error_text, fmt_score,
+                                 normalize_choice, now, short)
 from bot.interview.voice import Voice
 from bot.lookup.retrieval import reference_text
-from bot.texts import LEVEL_NAMES
+from bot.texts import CHAT, LEVEL_NAMES
 from ingest.schema import Record
 
 # Nothing to build on in such an answer (empty, "don't know", off-topic, a copy, an injection): the
@@ -166,6 +167,16 @@ class InterviewSteps:
         cap = HINT_CAPS[len(new.hints) - 1]
         new.messages.append(Message(role="assistant", kind="hint", title=new.t("hint_title", cap=fmt_score(cap)),
                                     text=text))
+        return new
+
+    def flagged(self, iv: Interview, rec: Record) -> Interview:
+        new = iv.model_copy(deep=True)
+        new.messages.append(Message(role="assistant", kind="info", text=CHAT[iv.config.lang]["flag_done"].format(
+            q=short(rec.question, 50))))
+        if not new.done and new.current is not None and new.current.id == rec.id:
+            new.pending_answer = None
+            self._advance(new)
+            self.journal.flush(new)
         return new
 
     def end(self, iv: Interview) -> Interview:

@@ -87,15 +87,13 @@ def source_line(src: Source | None) -> str:
     """title — rel_path › section, the way a person finds the passage again; never a server path."""
     if src is None:
         return ""
-    where = " › ".join([src.path, *src.section[-2:]]) if src.path else " › ".join(src.section[-2:])
+    section = [h for h in src.section if h != src.title][-2:]
+    where = " › ".join([src.path, *section] if src.path else section)
     return " — ".join(x for x in (src.title, where) if x)
 
 
 def _tone(score: float) -> str:
     return "hi" if score >= 4 else "mid" if score > 2 else "lo"
-
-
-_DOT = {"hi": "🟢", "mid": "🟡", "lo": "🔴"}
 
 
 def _letters(letters: str, options: dict[str, str]) -> str:
@@ -105,7 +103,7 @@ def _letters(letters: str, options: dict[str, str]) -> str:
 def card_md(title: str, c: Card, lang: str) -> str:
     T = CHAT[lang]
     tone = _tone(c.score)
-    lines = [f"**{_DOT[tone]} {plain(title)}**"]
+    lines = [f"**{plain(title)}**"]
     lines += [plain(n) for n in c.notes]
     if c.correct:
         chosen = ", ".join(c.chosen) if c.chosen else T["none_chosen"]
