@@ -104,7 +104,7 @@ class InterviewSteps:
             else:
                 shown = None  # a choice's feedback is a fact (what was chosen, what is right): no rewording
             turn = self._record(new, rec, text, grade, shown=shown)
-            picked = self._follow_up(new, rec, grade, turn, text)
+            picked = self._follow_up(new, rec, grade, turn.score, text)
             if picked:
                 self._ask_follow_up(new, *picked, voice, answer=text)
             else:
@@ -226,11 +226,12 @@ class InterviewSteps:
         iv.messages.append(M.grade(iv, text_shown, score, level, follow_up, card))
         return turn
 
-    def _follow_up(self, iv: Interview, rec: Record, grade: Grade, turn: Turn, answer: str) -> tuple[str, str] | None:
+    def _follow_up(self, iv: Interview, rec: Record, grade: Grade, score: float,
+                   answer: str) -> tuple[str, str] | None:
         """(point, question) for one follow-up on a real gap, or None. A contradicted statement comes first
         (the question quotes only the candidate's own clause), then missed points in the reference's order;
         a point that is not a clean statement is passed over, and with none left there is no follow-up."""
-        if rec.kind != "open" or turn.score > FOLLOW_UP_MAX or NO_FOLLOW_UP_FLAGS & set(grade.flags):
+        if rec.kind != "open" or score > FOLLOW_UP_MAX or NO_FOLLOW_UP_FLAGS & set(grade.flags):
             return None
         order = {p: i for i, p in enumerate(rec.key_points)}
         missed = sorted(M.missed(grade), key=lambda p: order.get(p, len(order)))
