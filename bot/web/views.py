@@ -168,7 +168,8 @@ def summary_figure(summary: Summary, lang: str, previous: dict[str, float] | Non
     ax.invert_yaxis()
     avg = fmt_score(summary.average)
     ax.set_title((f"平均 {avg}/5" if lang == "zh" else f"average {avg}/5"), fontsize=10)
-    ax.set_xlabel(C["summary_title"], fontsize=8)
+    ax.set_xlabel(C["summary_title"] if previous else ("主题平均分 (0–5)" if lang == "zh" else "score by topic (0–5)"),
+                  fontsize=8)
     fig.tight_layout()
     plt.close(fig)
     return fig

@@ -43,10 +43,11 @@ def wire(ui: Layout, svc: Services, demo=None) -> None:
         live = gr.update(interactive=running)
         saved = {"user": iv.config.user, "iv": iv.id if running else ""} if iv is not None else gr.skip()
         return (iv, V.chat_messages(iv), gr.update(value=pending, visible=not is_choice, interactive=running),
-                choice_upd, plot_upd, live, live, live, live, gr.update(interactive=iv is not None), saved)
+                choice_upd, plot_upd, live, live, live, live, gr.update(interactive=iv is not None), saved,
+                gr.update(visible=not is_choice))
 
     iv_outputs = [ui.iv_state, ui.chat, ui.answer, ui.choice, ui.summary_plot, ui.submit, ui.hint, ui.skip, ui.end,
-                  ui.flag, ui.saved]
+                  ui.flag, ui.saved, ui.counter]
 
     def on_start(name, tps, n, knd, md, lng):
         try:
