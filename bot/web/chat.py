@@ -125,7 +125,8 @@ def reference_md(m: Message, lang: str, *, open_: bool = False) -> str:
 
 
 def question_md(m: Message) -> str:
-    body = f"**{plain(m.title)}**\n\n{with_math(m.text)}" if m.title else with_math(m.text)
+    # Title and question on two lines of one paragraph (the chat renders line breaks).
+    body = f"**{plain(m.title)}**\n{with_math(m.text)}" if m.title else with_math(m.text)
     if m.options:
         body += "\n\n" + "\n".join(f"- **{plain(k)}.** {with_math(v)}" for k, v in m.options.items())
     return body
