@@ -166,14 +166,19 @@ def test_multiple_choice_is_graded_on_the_letter_set(engine):
     mcqs = [r for r in engine.pool("choice")][:2]
     iv = engine.start(InterviewConfig(user="mcq", question_ids=[r.id for r in mcqs], n_questions=2))
     rec = iv.current
-    assert all(f"{k}. {v}" in iv.messages[-1].text for k, v in rec.options.items())
+    assert iv.messages[-1].options == rec.options and iv.messages[-1].record_id == rec.id
     nothing = engine.submit(iv, [])
     assert not nothing.turns and nothing.messages[-1].text == TEXT["zh"]["choose"]
     iv = engine.submit(iv, list(reversed(rec.correct.lower())))  # order and case do not matter
     assert iv.turns[-1].answer == rec.correct and iv.turns[-1].score == 5 and iv.phase == "question"
+    card = next(m.card for m in reversed(iv.messages) if m.kind == "grade")
+    assert (card.chosen, card.correct, card.options, card.score) == (rec.correct, rec.correct, rec.options, 5)
     rec2 = iv.current
-    iv = engine.submit(iv, [next(k for k in rec2.options if k not in rec2.correct)])
+    wrong = next(k for k in rec2.options if k not in rec2.correct)
+    iv = engine.submit(iv, [wrong])
     assert iv.turns[-1].score == 0 and iv.done  # no follow-ups on multiple choice
+    card = next(m.card for m in reversed(iv.messages) if m.kind == "grade")
+    assert (card.chosen, card.correct, card.score) == (wrong, rec2.correct, 0)
 
 
 def test_skip_button_and_typed_dont_know(engine, history, partial):

@@ -109,3 +109,20 @@ class InterviewEngine:
 
     def summary(self, iv: Interview) -> Summary:
         return summarize(iv)
+
+    def previous_topics(self, iv: Interview) -> dict[str, float]:
+        """The user's last other interview, per topic: what the summary chart compares this one with."""
+        from bot.interview.recap import previous_topics
+
+        return previous_topics(self.history, iv.config.user, iv.id)
+
+    def flag(self, iv: Interview, record_id: str, reason: str = "") -> Interview:
+        """Report a problem with one of this interview's questions: stored, left out of later interviews
+        until reviewed. A question still waiting for its answer is passed over without a score."""
+        from ingest.editing import flag_record
+
+        rec = next((q for q in iv.questions if q.id == record_id), None)
+        if rec is None:
+            return iv
+        flag_record(self.store, record_id, reason, iv.config.user)
+        return self._steps.flagged(iv, rec)

@@ -1,10 +1,10 @@
-"""The chat messages the interviewer adds: a question, the revealed reference, a grade bubble, the summary."""
+"""The chat messages the interviewer adds: a question, a score card, the revealed reference, the summary."""
 
 from __future__ import annotations
 
-from bot.interview.state import Interview, Message, Summary, fmt_score, short
-from bot.lookup.retrieval import reference_text
-from bot.texts import LEVEL_NAMES
+from bot.grading.schema import ZERO_FLAGS, Grade
+from bot.interview.state import Card, Interview, Message, Source, Summary, fmt_score, short
+from bot.texts import FLAG_TEXT, GRADE_TEXT, LEVEL_NAMES
 from ingest.schema import Record
 
 
@@ -19,29 +19,75 @@ def question(iv: Interview, rec: Record) -> Message:
     title = iv.t("q_title", i=iv.index + 1, n=len(iv.questions), topics=", ".join(rec.topics))
     text = rec.question
     if rec.kind == "choice":
-        tag = iv.t("multi" if len(rec.correct or "") > 1 else "single")
-        text = f"{text} {tag}\n" + "\n".join(f"{k}. {v}" for k, v in rec.options.items())
-    return Message(role="assistant", kind="question", title=title, text=text)
+        text = f"{text} {iv.t('multi' if len(rec.correct or '') > 1 else 'single')}"
+    return Message(role="assistant", kind="question", title=title, text=text, record_id=rec.id,
+                   options=dict(rec.options) if rec.kind == "choice" else {})
 
 
-def reference(iv: Interview, rec: Record) -> Message:
-    ref = reference_text(rec) or iv.t("no_ref")
-    return Message(role="assistant", kind="reference", text=ref,
-                   title=iv.t("ref_title", source=iv.sources.get(rec.id, "") or "—"))
+def source_of(rec: Record) -> Source | None:
+    """The reference's document for people: title, path relative to what was ingested, section; no server path."""
+    if not rec.answers:
+        return None
+    a = rec.answers[0]
+    path = a.rel_path or a.source.split("#", 1)[0]
+    return Source(title=a.title or "", path=path, section=list(a.section))
 
 
-def grade(iv: Interview, text: str, score: float, level: int, follow_up: bool) -> Message:
+def reference(iv: Interview, rec: Record) -> Message | None:
+    """The full reference answer (display Markdown with LaTeX), collapsed under the card. For a multiple-choice
+    question the card already names the key, so this is its explanation, or nothing."""
+    a = rec.answers[0] if rec.answers else None
+    text = (a.display or a.text) if a is not None else ""
+    if not text.strip():
+        if rec.kind == "choice":
+            return None
+        text = iv.t("no_ref")
+    return Message(role="assistant", kind="reference", title=iv.t("ref_title"), text=text, source=source_of(rec),
+                   record_id=rec.id)
+
+
+def missed(grade: Grade) -> list[str]:
+    """Points neither covered nor contradicted; a grader without findings (``overlap``) only has its missed list."""
+    if grade.missing or grade.wrong or grade.right:
+        return list(grade.missing)
+    return list(grade.key_points_missed)
+
+
+def card(iv: Interview, grade: Grade, score: float, level: int, *, follow_up: bool, rec: Record | None = None,
+         chosen: str = "", shown: str | None = None) -> Card:
+    """The score card's findings. A full score lists nothing missing; a guard that zeroes the answer lists only
+    why; the LLM's wording (``shown``) replaces the ✓/✗ lines but never the program's missing points."""
+    lang = iv.config.lang
+    i = 1 if lang == "en" else 0
+    notes: list[str] = [shown.strip()] if shown else []
+    if "injection" in grade.flags and grade.reason:
+        notes.append(GRADE_TEXT["manipulation"][i].format(q=short(grade.reason, 60)))
+    notes += [FLAG_TEXT[f][i] for f in grade.flags
+              if f in FLAG_TEXT and f not in ("injection", "contradiction", "other_question")]
+    if grade.answers_other:
+        notes.append(GRADE_TEXT["other"][i].format(r=grade.answers_other))
+    c = Card(score=score, level=level, follow_up=follow_up, notes=notes)
+    if rec is not None and rec.kind == "choice" and not follow_up:
+        c.chosen, c.correct, c.options = chosen, rec.correct or "", dict(rec.options)
+        return c
+    if ZERO_FLAGS & set(grade.flags):
+        return c
+    if not shown:
+        c.right, c.wrong = list(grade.right[:3]), list(grade.wrong[:3])
+    if score < 5:
+        c.missing = missed(grade)[:3]
+    return c
+
+
+def grade(iv: Interview, text: str, score: float, level: int, follow_up: bool, c: Card | None = None) -> Message:
     key = "fu_grade_title" if follow_up else "grade_title"
-    return Message(role="assistant", kind="grade", text=text,
+    return Message(role="assistant", kind="grade", text=text, card=c,
                    title=iv.t(key, score=fmt_score(score), level=LEVEL_NAMES[iv.config.lang][level]))
 
 
 def shown_feedback(iv: Interview, feedback: str, shown: str | None, missed: list[str]) -> str:
-    """The grade bubble's text: the grader's feedback, or the LLM's wording ``shown`` plus the missed points.
-
-    The grader's feedback already names the rubric level, what was covered and what is missing. The LLM's
-    reply may leave the missing points out, so the program's list follows it.
-    """
+    """The grade's plain text (what a transcript shows): the grader's feedback, or the LLM's wording ``shown``
+    plus the missed points, which the LLM's reply may leave out."""
     if shown is None:
         return feedback.strip()
     text = shown.strip()
@@ -49,13 +95,6 @@ def shown_feedback(iv: Interview, feedback: str, shown: str | None, missed: list
         sep = "；" if iv.config.lang == "zh" else "; "
         text += "\n" + iv.t("missed_line", points=sep.join(short(p, 40) for p in missed[:4]))
     return text
-
-
-def follow_up_question(iv: Interview, point: str, hit: list[str]) -> str:
-    """The templated follow-up on ``point``, building on the first covered point if there is one."""
-    if hit:
-        return iv.t("fu_with_hit", hit=short(hit[0], 30), point=short(point, 80))
-    return iv.t("fu_plain", point=short(point, 80))
 
 
 def summary(iv: Interview, s: Summary) -> Message:

@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from bot.grading.schema import Wrong
 from bot.interview.history import GradedAnswer
 from bot.texts import TEXT
 from ingest.schema import Record, Strict
@@ -38,11 +39,38 @@ class InterviewConfig(Strict):
     question_ids: list[str] = Field(default_factory=list, description="ask exactly these (e.g. retry weak ones)")
 
 
+class Card(Strict):
+    """A grade's findings for the score card: the renderer words them (✓ right, ✗ wrong → true, → add)."""
+
+    score: float
+    level: int
+    follow_up: bool = False
+    right: list[str] = Field(default_factory=list, description="the candidate's own words that state a point")
+    wrong: list[Wrong] = Field(default_factory=list)
+    missing: list[str] = Field(default_factory=list, description="empty for a full score")
+    notes: list[str] = Field(default_factory=list, description="guard notes and other sentences, shown as written")
+    chosen: str = Field("", description="multiple choice: the letters picked")
+    correct: str = Field("", description="multiple choice: the key")
+    options: dict[str, str] = Field(default_factory=dict)
+
+
+class Source(Strict):
+    """Where a reference answer comes from, for people: the document's title, its relative path, the section."""
+
+    title: str = ""
+    path: str = ""
+    section: list[str] = Field(default_factory=list)
+
+
 class Message(Strict):
     role: Literal["assistant", "user"]
     kind: Literal["info", "question", "answer", "grade", "reference", "follow_up", "hint", "error", "summary"]
     title: str = ""
-    text: str = ""
+    text: str = Field("", description="plain text; a reference's is the bank's display Markdown with LaTeX")
+    card: Card | None = None
+    source: Source | None = None
+    options: dict[str, str] = Field(default_factory=dict, description="a multiple-choice question's options")
+    record_id: str = ""
 
 
 class Turn(GradedAnswer):

@@ -23,11 +23,13 @@ from bot.interview.journal import Journal
 from bot.interview.lifecycle import RolesLifecycle
 from bot.interview.loader import GraderLoader
 from bot.interview.planner import QuestionPlanner
-from bot.interview.state import (FOLLOW_UP_MAX, HINT_CAPS, MAX_ANSWER_CHARS, SKIP_WORDS, Interview, InterviewConfig,
-                                 Message, Summary, TopicScore, Turn, error_text, fmt_score, normalize_choice, now)
+from bot.interview.followup import follow_up_question
+from bot.interview.state import (FOLLOW_UP_MAX, HINT_CAPS, MAX_ANSWER_CHARS, SKIP_WORDS, Card, Interview,
+                                 InterviewConfig, Message, Summary, TopicScore, Turn, error_text, fmt_score,
+                                 normalize_choice, now, short)
 from bot.interview.voice import Voice
 from bot.lookup.retrieval import reference_text
-from bot.texts import LEVEL_NAMES
+from bot.texts import CHAT, LEVEL_NAMES
 from ingest.schema import Record
 
 # Nothing to build on in such an answer (empty, "don't know", off-topic, a copy, an injection): the
@@ -42,6 +44,7 @@ class InterviewSteps:
         self.grader = grader
         self.llm = llm
         self.journal = journal
+        self._tokenizer = None
 
     def start(self, config: InterviewConfig) -> Interview:
         config = config.model_copy(update={"user": normalize_user(config.user)})
@@ -101,9 +104,9 @@ class InterviewSteps:
             else:
                 shown = None  # a choice's feedback is a fact (what was chosen, what is right): no rewording
             turn = self._record(new, rec, text, grade, shown=shown)
-            point = _follow_up_point(rec, grade, turn)
-            if point:
-                self._ask_follow_up(new, point, grade, voice, answer=text)
+            picked = self._follow_up(new, rec, grade, turn.score, text)
+            if picked:
+                self._ask_follow_up(new, *picked, voice, answer=text)
             else:
                 self._move_on(new, rec, voice)
         self.journal.flush(new)
@@ -130,8 +133,12 @@ class InterviewSteps:
             created_at=now(),
         )
         new.turns.append(turn)
-        new.messages.append(Message(role="assistant", kind="grade", title=new.t("skip_title"), text=turn.feedback))
-        new.messages.append(M.reference(new, rec))
+        skipped = Card(score=0.0, level=0, follow_up=follow_up, notes=[turn.feedback])
+        if rec.kind == "choice" and not follow_up:
+            skipped.correct, skipped.options = rec.correct or "", dict(rec.options)
+        new.messages.append(Message(role="assistant", kind="grade", title=new.t("skip_title"), text=turn.feedback,
+                                    card=skipped))
+        self._reveal(new, rec)
         self._advance(new)
         self.journal.flush(new)
         return new
@@ -160,6 +167,16 @@ class InterviewSteps:
         cap = HINT_CAPS[len(new.hints) - 1]
         new.messages.append(Message(role="assistant", kind="hint", title=new.t("hint_title", cap=fmt_score(cap)),
                                     text=text))
+        return new
+
+    def flagged(self, iv: Interview, rec: Record) -> Interview:
+        new = iv.model_copy(deep=True)
+        new.messages.append(Message(role="assistant", kind="info", text=CHAT[iv.config.lang]["flag_done"].format(
+            q=short(rec.question, 50))))
+        if not new.done and new.current is not None and new.current.id == rec.id:
+            new.pending_answer = None
+            self._advance(new)
+            self.journal.flush(new)
         return new
 
     def end(self, iv: Interview) -> Interview:
@@ -205,11 +222,41 @@ class InterviewSteps:
         )
         iv.turns.append(turn)
         text_shown = M.shown_feedback(iv, grade.feedback, shown, grade.key_points_missed)
-        iv.messages.append(M.grade(iv, text_shown, score, level, follow_up))
+        card = M.card(iv, grade, score, level, follow_up=follow_up, rec=rec, chosen=text, shown=shown)
+        iv.messages.append(M.grade(iv, text_shown, score, level, follow_up, card))
         return turn
 
-    def _ask_follow_up(self, iv: Interview, point: str, grade: Grade, voice: Voice, *, answer: str) -> None:
-        q = M.follow_up_question(iv, point, grade.key_points_hit)
+    def _follow_up(self, iv: Interview, rec: Record, grade: Grade, score: float,
+                   answer: str) -> tuple[str, str] | None:
+        """(point, question) for one follow-up on a real gap, or None. A contradicted statement comes first
+        (the question quotes only the candidate's own clause), then missed points in the reference's order;
+        a point that is not a clean statement is passed over, and with none left there is no follow-up."""
+        if rec.kind != "open" or score > FOLLOW_UP_MAX or NO_FOLLOW_UP_FLAGS & set(grade.flags):
+            return None
+        order = {p: i for i, p in enumerate(rec.key_points)}
+        missed = sorted(M.missed(grade), key=lambda p: order.get(p, len(order)))
+        candidates = [(w.reference, w.answer) for w in grade.wrong] + [(p, None) for p in missed]
+        tok = self.tokenizer
+        for point, said in candidates:
+            q = follow_up_question(point, question=rec.question, answer=answer, lang=iv.config.lang, tokenizer=tok,
+                                   said=said)
+            if q:
+                return point, q
+        return None
+
+    @property
+    def tokenizer(self):
+        """The grader's tokenizer (jieba, already loaded), or one of our own for a grader without one."""
+        tok = getattr(self.grader.grader, "tokenizer", None)
+        if tok is None:
+            if self._tokenizer is None:
+                from ingest.tokenize import Tokenizer
+
+                self._tokenizer = Tokenizer()
+            tok = self._tokenizer
+        return tok
+
+    def _ask_follow_up(self, iv: Interview, point: str, q: str, voice: Voice, *, answer: str) -> None:
         rec = iv.current
         # The program chose the point and that there is a follow-up; the LLM only words the question.
         q = voice.follow_up(rec.question if rec else "", answer, point, q)
@@ -221,8 +268,14 @@ class InterviewSteps:
 
     def _move_on(self, iv: Interview, rec: Record, voice: Voice) -> None:
         voice.flush_notices()
-        iv.messages.append(M.reference(iv, rec))
+        self._reveal(iv, rec)
         self._advance(iv)
+
+    @staticmethod
+    def _reveal(iv: Interview, rec: Record) -> None:
+        ref = M.reference(iv, rec)
+        if ref is not None:
+            iv.messages.append(ref)
 
     def _advance(self, iv: Interview) -> None:
         iv.index += 1
@@ -276,16 +329,7 @@ def _partial(iv: Interview, grade: Grade, so_far: str, follow_up: bool) -> Inter
     A copy for display only: ``iv`` itself is not changed, and later steps do not change the copy."""
     score, level, _ = _shown_score(iv, grade, follow_up)
     view = iv.model_copy(deep=True)
-    view.messages.append(M.grade(iv, so_far.strip() or "…", score, level, follow_up))
+    text = so_far.strip() or "…"
+    view.messages.append(M.grade(iv, text, score, level, follow_up, M.card(iv, grade, score, level,
+                                                                           follow_up=follow_up, shown=text)))
     return view
-
-
-def _follow_up_point(rec: Record, grade: Grade, turn: Turn) -> str | None:
-    """The most important missed key point: the earliest in the reference's own order."""
-    if rec.kind != "open" or turn.score > FOLLOW_UP_MAX or not grade.key_points_missed:
-        return None
-    if NO_FOLLOW_UP_FLAGS & set(grade.flags):
-        return None
-    missed = set(grade.key_points_missed)
-    ordered = [p for p in rec.key_points if p in missed] or grade.key_points_missed
-    return ordered[0]

@@ -22,7 +22,7 @@ def build_app(ctx: Context, users=None):
     with gr.Blocks(title="面试 Mianshi", analytics_enabled=False) as demo:
         demo.mianshi_services = svc  # tests and launch() reach the history through the app
         ui = build_layout(svc)
-        interview.wire(ui, svc)
+        interview.wire(ui, svc, demo)
         ask.wire(ui, svc)
         language.wire_badge(ui, svc, demo)
         progress.wire(ui, svc)

@@ -5,20 +5,47 @@ Element ids are the app's interface to the browser tests and to scripts: keep th
 
 from __future__ import annotations
 
-from bot.texts import LIBRARY, UI, topic_name
+from bot.interview.state import MAX_ANSWER_CHARS
+from bot.texts import CHAT, LIBRARY, UI, topic_name
 from bot.web import libview as LV
 from bot.web import views as V
+from bot.web.chat import LATEX
 from bot.web.services import Services
 
 LANGS = ["中文", "English"]
-# Keep the whole interview (chat, answer box, buttons) inside a 1366×768 laptop screen.
+# The chat takes the page's height less the header, tabs, answer box and buttons; the answer row stays on screen.
 CSS = """
 #header { align-items: center; }
 #title h2 { margin: 0; }
 #llm-badge { font-size: 0.8em; opacity: 0.75; }
 #llm-badge p { margin: 0; }
 .gradio-container { padding-top: 6px !important; }
+#guide p { margin: 0; font-size: 0.9em; opacity: 0.85; }
+#interview-chat { height: calc(100vh - 440px) !important; min-height: 320px; }
+#ask-chat { height: calc(100vh - 240px) !important; min-height: 360px; }
+.score-card { border-left: 4px solid #999; border-radius: 6px; padding: 2px 12px; margin: 2px 0; }
+.score-card p { margin: 4px 0 !important; }
+.card-hi { border-color: #3c9a3c; background: rgba(92, 184, 92, 0.10); }
+.card-mid { border-color: #d08a1e; background: rgba(240, 173, 78, 0.12); }
+.card-lo { border-color: #c9302c; background: rgba(217, 83, 79, 0.10); }
+details.reference { margin-top: 6px; }
+details.reference > summary { cursor: pointer; font-weight: 600; }
+.ref-source { font-weight: normal; opacity: 0.75; font-size: 0.9em; }
+#choice .wrap { display: flex; flex-direction: column; gap: 6px; }
+#choice label { width: 100%; padding: 10px 12px; border: 1px solid var(--border-color-primary);
+                border-radius: 8px; cursor: pointer; }
+#choice label.selected, #choice label:has(input:checked) { border-color: var(--color-accent);
+                                                           background: var(--color-accent-soft); }
+#answer-count p { margin: 0; font-size: 0.8em; opacity: 0.7; text-align: right; }
+#answer-count.over p { color: #c9302c; opacity: 1; }
+#flag-box { border: 1px dashed var(--border-color-primary); border-radius: 8px; padding: 6px; }
+/* Toasts at the bottom: at the top they cover the name box they ask for. */
+.toast-wrap { top: auto !important; bottom: var(--size-4) !important; }
 """
+# The live character count: only the browser, no server round trip per key.
+COUNT_JS = """(t) => { const box = document.querySelector('#answer-count'); const p = box && box.querySelector('p');
+  if (p) { const n = (t || '').length; p.textContent = p.textContent.replace(/^\\d+/, String(n));
+           box.classList.toggle('over', n >= %d); } return []; }""" % MAX_ANSWER_CHARS
 
 
 class Layout:
@@ -55,6 +82,9 @@ def build_layout(svc: Services) -> Layout:
 
     ui = Layout()
     ui.iv_state = gr.State(None)
+    # The name and the interview in progress survive a reload; the interview itself stays on the server.
+    ui.saved = gr.BrowserState({"user": "", "iv": ""}, storage_key="mianshi-session")
+    ui.chat_relabel = []  # (component, attribute, CHAT key): relabelled by the interview handler
     _header(ui, svc)
     with gr.Tabs():
         _interview_tab(ui, svc)
@@ -90,8 +120,14 @@ def _header(ui: Layout, svc: Services) -> None:
 def _interview_tab(ui: Layout, svc: Services) -> None:
     import gradio as gr
 
-    L, reg = UI["zh"], ui.reg
+    L, reg, C = UI["zh"], ui.reg, CHAT["zh"]
+
+    def creg(comp, key: str, attr: str = "label"):
+        ui.chat_relabel.append((comp, attr, key))
+        return comp
+
     with reg(gr.Tab(L["tab_interview"], id="interview", elem_id="tab-interview"), "tab_interview"):
+        ui.guide = creg(gr.Markdown(C["guide"], elem_id="guide"), "guide", "value")
         with gr.Row():
             with gr.Column(scale=1, min_width=250):
                 ui.topics = reg(gr.Dropdown(topic_choices("zh", svc.topics()), multiselect=True, label=L["topics"], elem_id="topics"),
@@ -106,16 +142,32 @@ def _interview_tab(ui: Layout, svc: Services) -> None:
                 ui.summary_plot = reg(gr.Plot(label=L["summary_plot"], visible=False, elem_id="summary-plot"),
                                       "summary_plot")
             with gr.Column(scale=3):
-                ui.chat = reg(gr.Chatbot(label=L["chat"], height=390, elem_id="interview-chat", sanitize_html=True,
-                                         latex_delimiters=[], feedback_options=None, buttons=["copy"]), "chat")
+                ui.chat = reg(gr.Chatbot(label=L["chat"], elem_id="interview-chat", sanitize_html=True, autoscroll=True,
+                                         latex_delimiters=LATEX, feedback_options=None, buttons=["copy"],
+                                         group_consecutive_messages=False, placeholder=C["guide"]), "chat")
                 ui.choice = reg(gr.CheckboxGroup([], label=L["options"], visible=False, elem_id="choice"), "options")
+                # Live only during an interview: before Start there is nothing to answer.
                 ui.answer = reg(gr.Textbox(label=L["answer"], placeholder=L["answer_ph"], lines=2, max_lines=8,
-                                           elem_id="answer"), "answer")
+                                           max_length=MAX_ANSWER_CHARS, interactive=False, elem_id="answer"), "answer")
+                ui.counter = creg(gr.Markdown(C["counter"].format(n=0, max=MAX_ANSWER_CHARS), elem_id="answer-count"),
+                                  "counter", "value")
                 with gr.Row():
-                    ui.submit = reg(gr.Button(L["submit"], variant="primary", elem_id="submit"), "submit", "value")
-                    ui.hint = reg(gr.Button(L["hint"], elem_id="hint"), "hint", "value")
-                    ui.skip = reg(gr.Button(L["skip"], elem_id="skip"), "skip", "value")
-                    ui.end = reg(gr.Button(L["end"], variant="stop", elem_id="end"), "end", "value")
+                    ui.submit = reg(gr.Button(L["submit"], variant="primary", interactive=False, min_width=80, elem_id="submit"),
+                                    "submit", "value")
+                    ui.hint = reg(gr.Button(L["hint"], interactive=False, min_width=70, elem_id="hint"), "hint", "value")
+                    ui.skip = reg(gr.Button(L["skip"], interactive=False, min_width=100, elem_id="skip"), "skip", "value")
+                    ui.end = reg(gr.Button(L["end"], variant="stop", interactive=False, min_width=70, elem_id="end"), "end", "value")
+                    ui.flag = creg(gr.Button(C["flag"], size="sm", interactive=False, elem_id="flag"), "flag", "value")
+                with gr.Column(visible=False, elem_id="flag-box") as box:
+                    ui.flag_box = box
+                    ui.flag_pick = creg(gr.Radio([], label=C["flag_pick"], elem_id="flag-pick"), "flag_pick")
+                    ui.flag_reason = creg(gr.Textbox(label=C["flag_reason"], placeholder=C["flag_reason_ph"],
+                                                     max_length=500, elem_id="flag-reason"), "flag_reason")
+                    with gr.Row():
+                        ui.flag_send = creg(gr.Button(C["flag_send"], variant="primary", size="sm",
+                                                      elem_id="flag-send"), "flag_send", "value")
+                        ui.flag_cancel = creg(gr.Button(C["flag_cancel"], size="sm", elem_id="flag-cancel"),
+                                              "flag_cancel", "value")
 
 
 def _ask_tab(ui: Layout) -> None:
@@ -123,8 +175,9 @@ def _ask_tab(ui: Layout) -> None:
 
     L, reg = UI["zh"], ui.reg
     with reg(gr.Tab(L["tab_ask"], id="ask", elem_id="tab-ask"), "tab_ask"):
-        ui.ask_chat = reg(gr.Chatbot(label=L["ask_chat"], height=430, elem_id="ask-chat", sanitize_html=True,
-                                     latex_delimiters=[], feedback_options=None, buttons=["copy"]), "ask_chat")
+        ui.ask_chat = reg(gr.Chatbot(label=L["ask_chat"], elem_id="ask-chat", sanitize_html=True,
+                                     latex_delimiters=LATEX, feedback_options=None, buttons=["copy"],
+                                     group_consecutive_messages=False), "ask_chat")
         with gr.Row():
             ui.ask_box = reg(gr.Textbox(label=L["ask_box"], placeholder=L["ask_ph"], scale=5, elem_id="ask-box"),
                              "ask_box")

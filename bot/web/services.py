@@ -3,9 +3,42 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 from bot.context import Context
+
+
+class LiveInterviews:
+    """Interviews in progress by id, so a reloaded page resumes from the server's state.
+
+    The browser keeps only the id (a random 128-bit hex, not guessable) and the name: the state itself holds
+    the questions and the whole chat (tens of KB), which need not travel on every event, and a browser's copy
+    could be edited. In memory: a server restart ends interviews in progress (their answers are in history).
+    The oldest are dropped beyond ``cap``.
+    """
+
+    def __init__(self, cap: int = 500) -> None:
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self.cap = cap
+
+    def put(self, iv) -> None:
+        with self._lock:
+            self._items[iv.id] = iv
+            self._items.move_to_end(iv.id)
+            while len(self._items) > self.cap:
+                self._items.popitem(last=False)
+
+    def get(self, iv_id: str | None, user: str):
+        """The interview ``iv_id`` if it is still running and belongs to ``user``, else None."""
+        from bot.interview import normalize_user
+
+        with self._lock:
+            iv = self._items.get(iv_id or "")
+        if iv is None or iv.done or iv.config.user != normalize_user(user):
+            return None
+        return iv
 
 
 class Services:
@@ -20,6 +53,7 @@ class Services:
         self.llm_on = (ctx.settings.llm or "none").strip().lower() != "none"
         self.engine = InterviewEngine(ctx.store, history=self.history, grader_factory=self._make_grader,
                                       roles_factory=(lambda: ctx.llm_roles) if self.llm_on else None)
+        self.live = LiveInterviews()
         self.write_lock = threading.Lock()  # one ingest or removal at a time: SQLite has one writer
         self._cal = None
 

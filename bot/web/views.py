@@ -16,45 +16,22 @@ from pathlib import Path
 from bot.grading.schema import is_weak
 from bot.lookup.ask import AskResult
 from bot.interview.history import QuestionStat, TopicStat, TrendPoint
-from bot.interview import Interview, Message, Summary, fmt_score
-from bot.texts import LIBRARY, TEXT, UI, topic_name
+from bot.interview import Summary, fmt_score
+from bot.web.chat import chat_messages, plain, with_math  # noqa: F401  (chat_messages: the handlers' name)
+from bot.texts import CHAT, LIBRARY, TEXT, UI, topic_name
 from ingest.errors import InputError
 from ingest.read import SUPPORTED_SUFFIXES
 from ingest.sizes import format_mb
 
 UPLOAD_DIR = "uploads"
-# CommonMark treats any backslash-escaped ASCII punctuation as a literal; '&' and ';' are left alone so the
-# entities html.escape produced stay entities, and '$' is escaped in case math rendering is ever turned on.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$=^])")
 
 def lang_code(choice: str | None) -> str:
     return "en" if choice and choice.lower().startswith("en") else "zh"
 
 
 def esc(text: str | None) -> str:
-    """Show text exactly as written in a Markdown+HTML component: no tags, no Markdown syntax."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text or "", quote=True))
-
-
-def render_message(m: Message) -> dict:
-    body = esc(m.text)
-    if m.title:
-        body = f"**{esc(m.title)}**\n{body}" if body else f"**{esc(m.title)}**"
-    return {"role": m.role, "content": body}
-
-
-def chat_messages(iv: Interview | None) -> list[dict]:
-    if iv is None:
-        return []
-    out: list[dict] = []
-    for m in iv.messages:
-        msg = render_message(m)
-        # A grade and its reference share a bubble; each new question or follow-up starts its own.
-        if out and out[-1]["role"] == msg["role"] == "assistant" and m.kind not in ("question", "follow_up", "summary"):
-            out[-1]["content"] += "\n\n" + msg["content"]
-        else:
-            out.append(msg)
-    return out
+    """Show text exactly as written in a Markdown+HTML component: no tags, no Markdown syntax, no formula."""
+    return plain(text)
 
 
 def llm_badge(state: str, detail: str, lang: str) -> str:
@@ -74,7 +51,7 @@ def notice(text: str | None) -> str:
 
 
 def ask_reply(result: AskResult, lang: str) -> str:
-    body = esc(result.answer)
+    body = with_math(result.answer)
     if not result.sources:
         return body
     head = "来源" if lang == "zh" else "Sources"
@@ -90,6 +67,13 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     # Debian's fonts-noto-cjk; without it Chinese labels become boxes, so fall back to DejaVu silently.
+    # A font cache built before the fonts were installed does not know them: add them once.
+    from matplotlib import font_manager as fm
+
+    if not any("CJK" in f.name for f in fm.fontManager.ttflist):
+        for path in fm.findSystemFonts():
+            if "CJK" in path and "Sans" in path:
+                fm.fontManager.addfont(path)
     plt.rcParams["font.sans-serif"] = ["Noto Sans CJK SC", "Noto Sans CJK JP", "WenQuanYi Zen Hei", "DejaVu Sans"]
     plt.rcParams["axes.unicode_minus"] = False
     return plt
@@ -111,12 +95,36 @@ def _bar(names: list[str], values: list[float], title: str, xlabel: str, width: 
     return fig
 
 
-def summary_figure(summary: Summary, lang: str):
+def summary_figure(summary: Summary, lang: str, previous: dict[str, float] | None = None):
+    """This interview's score per topic, beside the user's previous interview where it had that topic."""
     if not summary.per_topic:
         return None
-    title = f"平均 {fmt_score(summary.average)}/5" if lang == "zh" else f"average {fmt_score(summary.average)}/5"
-    return _bar([p.topic for p in summary.per_topic], [p.average for p in summary.per_topic], title,
-                "主题平均分 (0–5)" if lang == "zh" else "score by topic (0–5)", width=3.4)
+    previous = previous or {}
+    C = CHAT[lang]
+    plt = _pyplot()
+    names = [p.topic for p in summary.per_topic]
+    now_ = [p.average for p in summary.per_topic]
+    fig, ax = plt.subplots(figsize=(3.6, 0.55 * max(len(names), 2) + 1.3), dpi=100)
+    ys = list(range(len(names)))
+    h = 0.38 if previous else 0.6
+    colors = ["#d9534f" if is_weak(v) else "#f0ad4e" if v < 4 else "#5cb85c" for v in now_]
+    ax.barh([y - (h / 2 if previous else 0) for y in ys], now_, height=h, color=colors, label=C["this_session"])
+    if previous:
+        ax.barh([y + h / 2 for y in ys], [previous.get(n, 0.0) for n in names], height=h, color="#b8c4d0",
+                label=C["prev_session"])
+        ax.legend(loc="lower right", fontsize=7)
+    for y, v in zip(ys, now_):
+        ax.text(min(v + 0.05, 4.6), y - (h / 2 if previous else 0), fmt_score(v), va="center", fontsize=8)
+    ax.set_yticks(ys, [topic_name(n, lang) for n in names])
+    ax.set_xlim(0, 5)
+    ax.invert_yaxis()
+    avg = fmt_score(summary.average)
+    ax.set_title((f"平均 {avg}/5" if lang == "zh" else f"average {avg}/5"), fontsize=10)
+    ax.set_xlabel(C["summary_title"] if previous else ("主题平均分 (0–5)" if lang == "zh" else "score by topic (0–5)"),
+                  fontsize=8)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
 
 
 def topic_figure(stats: list[TopicStat], lang: str):
