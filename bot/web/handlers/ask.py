@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.texts import UI
 from bot.web import views as V
 from bot.web.layout import Layout
 from bot.web.services import Services
@@ -17,7 +18,7 @@ def wire(ui: Layout, svc: Services) -> None:
         try:
             msgs.append({"role": "assistant", "content": V.ask_reply(svc.ask(query), lc)})
         except Exception as exc:  # the model or store failed: say so in the chat, keep the conversation
-            msgs.append(_failed(exc))
+            msgs.append(_failed(exc, lc))
         return msgs, ""
 
     def on_ask_llm(query, msgs, lng):
@@ -34,7 +35,7 @@ def wire(ui: Layout, svc: Services) -> None:
         try:
             res = svc.ask(query)
         except Exception as exc:  # the model or store failed: say so in the chat, keep the conversation
-            msgs.append(_failed(exc))
+            msgs.append(_failed(exc, lc))
             yield msgs, ""
             return
         roles, why = svc.engine.active_roles()
@@ -68,5 +69,6 @@ def wire(ui: Layout, svc: Services) -> None:
     ui.ask_box.submit(ask_fn, [ui.ask_box, ui.ask_chat, ui.lang], [ui.ask_chat, ui.ask_box], api_name="ask_enter")
 
 
-def _failed(exc: Exception) -> dict:
-    return {"role": "assistant", "content": V.esc(f"查询出错 lookup failed: {type(exc).__name__}: {exc}")}
+def _failed(exc: Exception, lang: str) -> dict:
+    # The exception's class only: its message may carry server paths.
+    return {"role": "assistant", "content": V.esc(UI[lang]["lookup_failed"].format(err=type(exc).__name__))}

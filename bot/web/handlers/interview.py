@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from bot.interview import InterviewConfig
 from bot.interview.state import MAX_ANSWER_CHARS, short
-from bot.texts import CHAT
+from bot.texts import CHAT, UI
 from bot.web import views as V
 from bot.web.layout import COUNT_JS, Layout
 from bot.web.services import Services
 from ingest.errors import MianshiError
 
-NOT_STARTED = "请先点「开始面试」 press Start interview first"
+# The answer buttons are off until an interview starts, so this only shows to a script: say it in both languages.
+NOT_STARTED = f"{UI['zh']['not_started']} {UI['en']['not_started']}"
 
 
 def flag_choices(iv) -> list[tuple[str, str]]:
