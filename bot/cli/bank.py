@@ -31,7 +31,7 @@ def ingest(
     """
     from ingest.build import build_bank
 
-    ctx = context(store)
+    ctx = context(store, job="ingest")
     with Bars() as bars:
         summary = build_bank(paths or [Path("corpus/raw")], ctx.store_dir, ctx.embedder, ctx.tokenizer,
                              ctx.settings, rebuild=rebuild, progress=bars)

@@ -22,6 +22,7 @@ def eval_search(
     split: str = typer.Option("test", "--split", help="dev | test | all"),
     data: Path = typer.Option(Path("evals/search_dev.jsonl"), "--data", help="lookup eval set (JSONL)"),
     calibrate: bool = typer.Option(False, "--calibrate", help="fit abstention thresholds on the dev split first"),
+    tag: Optional[str] = typer.Option(None, "--tag", help="only rows with this tag (e.g. seed)"),
     as_json: bool = JsonOpt,
     store: Optional[Path] = StoreOpt,
 ) -> None:
@@ -38,7 +39,7 @@ def eval_search(
     if calibrate:
         cal = search_eval.calibrate(ctx.retriever, rows, ctx.embedder.name)
         note(f"calibrated thresholds written to bot/lookup/calibration.json: {cal.model_dump()}")
-    report = search_eval.evaluate(ctx.retriever, rows, split, ctx.embedder.name)
+    report = search_eval.evaluate(ctx.retriever, rows, split, ctx.embedder.name, tag=tag)
     if as_json:
         emit(report.model_dump())
         return

@@ -55,20 +55,28 @@ def load_rows(path: Path) -> list[SearchRow]:
 
 
 def _matches(c: Candidate, expect: list[str]) -> bool:
-    q = c.record.question
-    return any(e in q for e in expect)
+    """An expectation is a piece of the right record's question, or ``=question`` for the whole of it (for a
+    short question such as "防止过拟合" that many other questions contain). Question text, not record ids,
+    so an eval set survives parser changes that re-key records."""
+    q = c.record.question.strip()
+    return any(q == e[1:].strip() if e.startswith("=") else e in q for e in expect)
 
 
 def _run(retriever: Retriever, rows: list[SearchRow]) -> list[tuple[SearchRow, list[Candidate]]]:
     return [(r, retriever.search(r.query, k=5)) for r in rows]
 
 
+def select(rows: list[SearchRow], split: str, tag: str | None = None) -> list[SearchRow]:
+    """Rows of one split ("all" for both), optionally only those carrying ``tag``."""
+    return [r for r in rows if (split == "all" or r.split == split) and (tag is None or tag in r.tags)]
+
+
 def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: str,
-             cal: Calibration | None = None) -> SearchReport:
+             cal: Calibration | None = None, tag: str | None = None) -> SearchReport:
     from bot.lookup.ask import load_calibration
 
     cal = cal or load_calibration(embedder)
-    rows = [r for r in rows if split == "all" or r.split == split]
+    rows = select(rows, split, tag)
     results = _run(retriever, rows)
     inbank = [(r, c) for r, c in results if r.expect]
     off = [(r, c) for r, c in results if not r.expect]
