@@ -14,6 +14,8 @@ class Settings(BankSettings):
     model_config = SettingsConfigDict(env_prefix="MIANSHI_", extra="forbid")
 
     debug: bool = Field(False, description="let errors through with their traceback (same as --debug)")
+    auth: Path | None = Field(None, description="accounts file for a shared server (mianshi users add); none = "
+                                               "personal machine, a name box and no passwords")
     grader: str = Field("model", description="grader: model (the fitted offline grader) | overlap (baseline)")
     # LLM backends (bot.llm): none | openai | ollama | local. Everything works without one.
     llm: str = Field("none", description="LLM backend: none (default) | openai | ollama | local")

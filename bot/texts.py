@@ -58,6 +58,10 @@ TEXT: dict[str, dict[str, str]] = {
         "fu_title": "追问",
         "fu_with_hit": "你提到了「{hit}」，那么「{point}」这一点怎么理解？",
         "fu_plain": "关于「{point}」这一点，你怎么理解？能展开讲讲吗？",
+        "fu_missed": "那{concept}呢？它在这里起什么作用？",
+        "fu_missed2": "你还没提到{a}和{b}，它们和这道题有什么关系？",
+        "fu_phase": "那在测试（推理）阶段呢？{concept}是怎么处理的？",
+        "fu_wrong": "你说「{said}」——真的是这样吗？再想想{concept}是怎么回事。",
         "fu_grade_title": "追问得分 {score}/5 · {level}",
         "skip_title": "已跳过 · 0/5",
         "skip_text": "没关系，看一下参考答案。",
@@ -93,6 +97,10 @@ TEXT: dict[str, dict[str, str]] = {
         "fu_title": "Follow-up",
         "fu_with_hit": "You mentioned “{hit}”. How do you understand “{point}”?",
         "fu_plain": "How do you understand “{point}”? Can you explain it?",
+        "fu_missed": "What about {concept}? What role does it play here?",
+        "fu_missed2": "You haven't mentioned {a} or {b} yet: how do they come into this?",
+        "fu_phase": "And at test (inference) time? How is {concept} handled then?",
+        "fu_wrong": "You said “{said}” — is that really so? Think again about {concept}.",
         "fu_grade_title": "Follow-up score {score}/5 · {level}",
         "skip_title": "Skipped · 0/5",
         "skip_text": "No problem, here is the reference answer.",
@@ -116,4 +124,20 @@ TEXT: dict[str, dict[str, str]] = {
         "llm_failed": "The language model could not start ({err}); this interview runs offline.",
         "llm_error": "The language model failed ({err}); showing the offline result.",
     },
+}
+
+
+# Grader findings as short sentences (zh, en); {q} a quote of the candidate's words, {r} a reference statement.
+GRADE_TEXT = {
+    "right": ("答对了：“{q}”。", "Right: \"{q}\"."),
+    "wrong": ("有误：你说“{q}”，但参考答案是：{r}。", "Wrong: you said \"{q}\", but the reference says: {r}."),
+    "missing": ("还缺少：{r}。", "Missing: {r}."),
+    "other": ("这个回答更像是在回答另一道题：“{r}”。", "This answers a different question: \"{r}\"."),
+    "manipulation": ("回答中有写给评分者的指令（“{q}”），按规则判0分。",
+                     "The answer contains an instruction to the grader (\"{q}\"); by the rules it scores 0."),
+    "choice": ("你选了{q}，正确答案是{r}。", "You chose {q}; the answer is {r}."),
+    "choice_none": ("（未识别到选项）", "(no option recognised)"),
+    "choice_subset": ("少选了：{r}（多选题少选得2分）。", "You missed {r} (a strict subset of a multi-answer key scores 2)."),
+    "choice_wrong": ("选错了：{r}。", "Wrong choice: {r}."),
+    "explanation": ("解析：{r}", "Explanation: {r}"),
 }

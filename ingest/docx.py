@@ -12,7 +12,7 @@ import re
 import zipfile
 from pathlib import Path
 
-from ingest.clean import normalize_chars
+from ingest.chars import normalize_chars
 from ingest.document import Block, Document
 from ingest.errors import InputError
 from ingest.read import _show

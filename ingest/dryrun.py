@@ -11,7 +11,7 @@ from ingest.errors import InputError
 from ingest.formats import NavigationFile, load_document
 from ingest.pipeline import discover, relative_names
 from ingest.read import read_bytes
-from ingest.settings import Settings
+from ingest.settings import BankSettings
 
 PREVIEW_CHARS = 120
 
@@ -32,11 +32,11 @@ class DryRunItem(BaseModel):
     reason: str | None = Field(None, description="why a heading/line or a file was not made a record")
 
 
-def dry_run(paths: list[Path], settings: Settings | None = None) -> Iterator[DryRunItem]:
+def dry_run(paths: list[Path], settings: BankSettings | None = None) -> Iterator[DryRunItem]:
     """Records and skips, file by file, in document order. Raises ``InputError`` only when ``paths``
     themselves are unusable (missing, nothing ingestible), like ``ingest_paths``."""
-    settings = settings or Settings()
-    max_bytes = int(settings.max_file_mb * 1e6)
+    settings = settings or BankSettings()
+    max_bytes = settings.max_file_bytes
     files, skipped = discover([Path(p) for p in paths])
     for sk in skipped:
         yield DryRunItem(source=sk.path, status="file_skipped", reason=sk.reason)

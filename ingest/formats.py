@@ -68,13 +68,13 @@ def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
         text = clean_text(decode_document(path, data))
         _require_text(path, text)
         parsed = parse_document(text)
-        parsed.title = _first_line(text)
+        parsed.title = _first_line(text) or path.stem
         return parsed
     questions, skipped = extract(doc)
     text = clean_text(doc.plain_text())
     _require_text(path, text)
     if questions:
-        parsed = ParsedDocument(questions=questions, plain_text=text, title=doc.title, skipped=skipped)
+        parsed = ParsedDocument(questions=questions, plain_text=text, title=doc.title or path.stem, skipped=skipped)
     else:
         # Flat Q&A (numbered lines) without question headings. Only what reads as a question is kept:
         # on a structured document the line parser would take plain section titles for questions.
@@ -84,7 +84,7 @@ def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
         for i, q in enumerate(parsed.questions, 1):
             q.position = i
             q.question = clean_question(q.question) or q.question
-        parsed.title = doc.title
+        parsed.title = doc.title or path.stem
         parsed.skipped = skipped + [SkippedSection(heading=q.question, reason="not a question (flat text)") for q in dropped]
     if path.stem.lower() in NAVIGATION_NAMES and all(q.origin == "topic" for q in parsed.questions):
         raise NavigationFile(f"{_show(path)} is a navigation page with no questions — skipped")
@@ -100,5 +100,9 @@ def _require_text(path: Path, text: str) -> None:
 
 
 def _first_line(text: str) -> str | None:
+    """The first line when it reads as a title (short, not a sentence); a plain-text page often starts with
+    its first paragraph, which is no title."""
     line = next((ln.strip().lstrip("#").strip() for ln in text.splitlines() if ln.strip()), None)
-    return line[:120] if line else None
+    if not line or len(line) > 60 or re.search(r"[。；;!?！？,，]", line):
+        return None
+    return line

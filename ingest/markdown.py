@@ -9,7 +9,7 @@ import html
 import re
 from urllib.parse import unquote
 
-from ingest.clean import normalize_chars
+from ingest.chars import normalize_chars
 from ingest.document import Block, Document, latex_to_plain
 
 _CJK = re.compile("[\u3400-\u9fff\uf900-\ufaff]")

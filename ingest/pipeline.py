@@ -187,18 +187,19 @@ class Ingestor:
                 )
                 touched.add(rid)
             for rid in sorted(touched):
-                self._refresh(rid)
+                self.refresh_record(rid)
             self.store.bump_generation()
 
-    def _refresh(self, rid: str) -> None:
-        """Recompute a record's derived fields and chunks from its occurrences."""
+    def refresh_record(self, rid: str) -> None:
+        """Recompute a record's derived fields and chunks from its occurrences, then a user's edit or deletion
+        of it (these outlive re-ingest). Call inside a transaction."""
         db = self.store.db
         occ = db.execute(
             "SELECT question, answer, kind, options, correct FROM occurrences WHERE record_id=? ORDER BY path, position",
             (rid,),
         ).fetchall()
         old_chunks = {r[0] for r in db.execute("SELECT id FROM chunks WHERE record_id=?", (rid,))}
-        if not occ:
+        if not occ or self.store.is_deleted(rid):
             db.execute("DELETE FROM records WHERE id=?", (rid,))
             self._drop_chunks(old_chunks)
             self.index.remove(rid)
@@ -210,6 +211,9 @@ class Ingestor:
         correct = choice["correct"] if choice else None
         answers = list(dict.fromkeys(o["answer"].strip() for o in occ if o["answer"] and o["answer"].strip()))
         question = first["question"]
+        edit = self.store.edit_for(rid)
+        if edit is not None:
+            question, answers = edit.question, [edit.answer] if edit.answer.strip() else []
         option_text = " ".join(f"{k}. {v}" for k, v in options.items())
         points = [] if kind == "passage" else [p for a in answers for p in key_points(a)][:16]
         tokens = self.tokenizer.tokens(" ".join([question, question, option_text, *answers]))
@@ -258,7 +262,7 @@ class Ingestor:
             db.execute("DELETE FROM occurrences WHERE path=?", (source,))
             db.execute("DELETE FROM files WHERE path=?", (source,))
             for rid in sorted(touched):
-                self._refresh(rid)
+                self.refresh_record(rid)
             self.store.bump_generation()
         return len(touched)
 

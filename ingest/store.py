@@ -29,9 +29,10 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from ingest.errors import ChromaUnavailableError, NoStoreError, StoreMismatchError, StoreVersionError
+from ingest.curation import SCHEMA as CURATION_SCHEMA, CurationTables
 from ingest.schema import Answer, Chunk, Record
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_NAME = "records.sqlite"
 COLLECTION = "chunks"
 
@@ -64,7 +65,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_record ON chunks(record_id);
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
 CREATE TABLE IF NOT EXISTS pending_delete (id TEXT PRIMARY KEY);
-"""
+""" + CURATION_SCHEMA
 
 # Migrations from version N to N+1; a store older than the oldest entry is refused.
 MIGRATIONS: dict[int, str] = {
@@ -76,10 +77,12 @@ MIGRATIONS: dict[int, str] = {
        "ALTER TABLE files ADD COLUMN title TEXT; "
        "ALTER TABLE files ADD COLUMN rel_path TEXT; "
        "UPDATE files SET sha256 = ''",
+    # v3: curation — a user's edits, single-record deletions and problem flags (``ingest.curation``).
+    2: CURATION_SCHEMA,
 }
 
 
-class Store:
+class Store(CurationTables):
     """Open a store directory. ``create=False`` refuses a missing store with a helpful error."""
 
     def __init__(self, path: Path, embedder=None, *, create: bool = False, chroma_url: str | None = None):
@@ -249,7 +252,13 @@ class Store:
         )
         out: dict[str, list[Answer]] = {}
         seen: set[tuple[str, str]] = set()
+        edits = self.edits_for(ids)
         for rid, path, pos, text, display, section, title, rel_path in rows:
+            if rid in edits:
+                # An edited record has one answer, the user's, cited to where the record came from.
+                if rid in out:
+                    continue
+                text = display = edits[rid].answer
             if (rid, text) in seen:
                 continue
             seen.add((rid, text))
@@ -257,6 +266,9 @@ class Store:
                 text=text, source=f"{path}#{pos}", display=display, section=json.loads(section or "[]"),
                 title=title, rel_path=rel_path,
             ))
+        for rid, e in edits.items():  # edited records that had no answer in their documents
+            if rid not in out and e.answer.strip():
+                out[rid] = [Answer(text=e.answer, display=e.answer, source=self.record_source(rid))]
         return out
 
     def iter_records(self, batch: int = 500, include_passages: bool = False) -> Iterator[Record]:
@@ -307,8 +319,10 @@ class Store:
             self.db.executemany("DELETE FROM pending_delete WHERE id = ?", [(i,) for i in ids])
 
     # --- queries the app layer needs (it never writes SQL against these tables) ----------
-    def records_by(self, kinds: Iterable[str] = ("open", "choice"), topics: Iterable[str] = ()) -> list[Record]:
-        """Records of the given kinds, tagged with at least one of ``topics`` (any topic when empty)."""
+    def records_by(self, kinds: Iterable[str] = ("open", "choice"), topics: Iterable[str] = (), *,
+                   include_flagged: bool = False) -> list[Record]:
+        """Records of the given kinds, tagged with at least one of ``topics`` (any topic when empty). Records
+        someone flagged as broken are left out unless ``include_flagged``: an interview should not ask them."""
         kinds, topics = list(kinds), list(topics)
         if not kinds:
             return []
@@ -317,6 +331,8 @@ class Store:
         if topics:
             sql += f" AND EXISTS (SELECT 1 FROM json_each(r.topics) t WHERE t.value IN ({','.join('?' * len(topics))}))"
             args += topics
+        if not include_flagged:
+            sql += " AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.record_id = r.id)"
         return self.get_records([row[0] for row in self.db.execute(sql + " ORDER BY id", args)])
 
     def chunk_roles(self, chunk_ids: list[str]) -> dict[str, str]:

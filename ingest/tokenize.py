@@ -87,6 +87,7 @@ class Tokenizer:
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
         self._lock = threading.Lock()
+        self._pos = None
         self._phrases: list[tuple[re.Pattern, str]] = []
         for canon, spellings in SYNONYMS.items():
             for s in sorted(spellings, key=len, reverse=True):
@@ -102,6 +103,17 @@ class Tokenizer:
         for pattern, repl in self._phrases:
             text = pattern.sub(repl, text)
         return text
+
+    def tagged(self, text: str) -> list[tuple[str, str]]:
+        """(word, part-of-speech flag) as written — no lower-casing or synonym mapping: for showing a term
+        back to the user. Glossary terms come back as whole words."""
+        import jieba.posseg
+
+        text = unicodedata.normalize("NFKC", text)
+        with self._lock:
+            if self._pos is None:
+                self._pos = jieba.posseg.POSTokenizer(self._jieba)
+            return [(w.word, w.flag) for i in range(0, len(text), SEGMENT) for w in self._pos.lcut(text[i : i + SEGMENT])]
 
     def tokens(self, text: str) -> list[str]:
         text = self.normalize(text)

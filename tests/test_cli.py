@@ -84,7 +84,8 @@ def test_export_schema(cli):
         assert set(r) == {"id", "question", "answers", "kind", "options", "correct", "topics"}
         assert r["kind"] in ("open", "choice")
         for a in r["answers"]:
-            assert set(a) == {"text", "source"}
+            assert set(a) == {"text", "display", "source", "title", "rel_path", "section"}
+            assert a["title"] and len(a["title"]) <= 60 and a["rel_path"] == Path(a["source"].split("#")[0]).name
             path, _, position = a["source"].rpartition("#")
             assert path.endswith(".txt") and Path(path).name in seed_names and position.isdigit(), a["source"]
         if r["kind"] == "choice":
@@ -232,3 +233,54 @@ def test_broken_pipe_is_not_an_internal_error(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert b"internal error" not in err and b"Traceback" not in err
     assert proc.returncode == 0
+
+
+def test_ingest_dry_run_prints_json_lines_and_stores_nothing(cli):
+    from tests.support import ROOT
+
+    doc = ROOT / "tests" / "data" / "collections" / "zh_chapter.md"
+    res = cli("ingest", "--dry-run", doc)
+    assert res.exit_code == 0, res.stderr
+    items = [json.loads(line) for line in res.stdout.splitlines()]
+    first = items[0]
+    assert first["source"] == "zh_chapter.md" and first["title"] == "第十二章 网络搭建及训练"
+    assert first["question"] == "常见的深度学习框架有哪些?" and first["section"] == ["网络搭建及训练", "框架选择"]
+    assert {i["status"] for i in items} <= {"record", "skipped", "file_skipped"}
+    assert any(i["status"] == "skipped" and i["reason"] for i in items)  # generic headings say why
+    assert not cli.store.exists()
+
+
+def test_ingest_summary_counts_added_unanswered_and_non_questions(cli):
+    from tests.support import ROOT
+
+    res = cli("ingest", ROOT / "tests" / "data" / "collections" / "zh_chapter.md")
+    assert res.exit_code == 0, res.stderr
+    added = len(cli.jsonl("export"))
+    assert f"{added} records added" in res.stderr and "skipped as non-questions" in res.stderr
+    again = cli("ingest", ROOT / "tests" / "data" / "collections" / "zh_chapter.md")
+    assert "0 records added" in again.stderr
+
+
+def test_record_commands_edit_flag_delete(cli):
+    cli("ingest", SEEDS)
+    rec = next(r for r in cli.jsonl("export") if "成本函数" in r["question"])
+    res = cli("record", "edit", rec["id"], "--answer", "成本函数衡量预测和真实值的差距。")
+    assert res.exit_code == 0 and f"已修改 edited {rec['id']}: {rec['question']}" in res.stderr
+    [shown] = cli.jsonl("record", "show", rec["id"])
+    assert shown["question"] == rec["question"] and [a["text"] for a in shown["answers"]] == ["成本函数衡量预测和真实值的差距。"]
+    assert cli("record", "flag", rec["id"], "--reason", "太短").exit_code == 0
+    [flag] = cli.jsonl("record", "flags", "--json")
+    assert (flag["record_id"], flag["reason"]) == (rec["id"], "太短")
+    assert cli("record", "unflag", rec["id"]).exit_code == 0 and cli.jsonl("record", "flags", "--json") == []
+    assert cli("record", "delete", rec["id"], input="n\n").exit_code == 1  # asked, declined: nothing deleted
+    assert any(r["id"] == rec["id"] for r in cli.jsonl("export"))
+    assert cli("record", "delete", rec["id"], "--yes").exit_code == 0
+    assert all(r["id"] != rec["id"] for r in cli.jsonl("export"))
+
+
+@pytest.mark.parametrize("args", [("record", "show", "nope"), ("record", "edit", "nope", "--answer", "x"),
+                                  ("record", "delete", "nope", "--yes"), ("record", "flag", "nope")])
+def test_record_commands_refuse_an_unknown_id(cli, args):
+    cli("ingest", SEEDS)
+    res = cli(*args)
+    assert res.exit_code == 2 and "no record 'nope'" in res.stderr and "Traceback" not in res.stderr

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from bot.cli import bank, evals, grade, llm, lookup, serve
+from bot.cli import bank, evals, grade, llm, lookup, records, serve, users
 from bot.cli.common import ErrorGroup
 
 
@@ -40,7 +40,7 @@ def build_app() -> typer.Typer:
         rich_markup_mode=None,
     )
     app.callback()(_global)
-    for module in (bank, lookup, grade, serve, evals, llm):
+    for module in (bank, records, lookup, grade, serve, users, evals, llm):
         module.register(app)
     return app
 

@@ -23,15 +23,25 @@ def ingest(
     paths: Optional[list[Path]] = typer.Argument(None, help="files or directories (.txt .md .html); default corpus/raw"),
     store: Optional[Path] = StoreOpt,
     rebuild: bool = typer.Option(False, "--rebuild", help="build a fresh store and swap it in when done"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print what would be extracted (JSON lines), store nothing"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Build or update the question bank from documents.
+    """Build or update the question bank from documents (.md .txt .html .pdf .docx, folders recursively).
+
+    --dry-run prints one JSON line per question found or item skipped (question, answer preview, section
+    path, reason) and stores nothing.
 
     Example: mianshi ingest corpus/raw my_notes.md --store .mianshi
     """
     from ingest.build import build_bank
 
     ctx = context(store, job="ingest")
+    if dry_run:
+        from ingest.dryrun import dry_run as preview
+
+        for item in preview(paths or [Path("corpus/raw")], ctx.settings):
+            emit(item.model_dump())
+        return
     with Bars() as bars:
         summary = build_bank(paths or [Path("corpus/raw")], ctx.store_dir, ctx.embedder, ctx.tokenizer,
                              ctx.settings, rebuild=rebuild, progress=bars)
@@ -39,10 +49,14 @@ def ingest(
         emit(summary.model_dump())
     else:
         note(
-            f"导入完成 done: {summary.files} files ({summary.unchanged} unchanged), {summary.records} records, "
-            f"{summary.choice} choice, {summary.unanswered} unanswered, {summary.duplicates_merged} duplicates merged, "
+            f"导入完成 done: {summary.files} files ({summary.unchanged} unchanged), {summary.added} records added "
+            f"({summary.found} questions found, {summary.found_unanswered} unanswered), "
+            f"{summary.skipped_non_questions} skipped as non-questions, {summary.duplicates_merged} duplicates merged; "
+            f"bank: {summary.records} records, {summary.choice} choice, {summary.unanswered} unanswered; "
             f"{summary.chunks_embedded} chunks embedded, {summary.chunks_removed} removed"
         )
+        for p in summary.navigation_skipped:
+            note(f"  注意 note: {printable(p)} is a navigation page with no questions — skipped")
         for p in summary.plain_docs:
             note(f"  注意 note: no Q&A recognised in {printable(p)} — stored as plain text for lookup")
         for sk in summary.skipped:

@@ -90,6 +90,11 @@ def emit(obj) -> None:
     sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+def row(*fields: str) -> None:
+    """One tab-separated line on stdout, untouched by Rich (for `cut` and `awk`)."""
+    sys.stdout.write("\t".join(printable(f) for f in fields) + "\n")
+
+
 def note(text: str) -> None:
     """One line on stderr, printed as plain text (file names and document text may contain [markup])."""
     err.print(text, markup=False, highlight=False)

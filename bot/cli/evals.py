@@ -47,36 +47,34 @@ def eval_search(
 
 
 def eval_grade(
-    split: str = typer.Option("test", "--split", help="test | train | all"),
-    fit: bool = typer.Option(False, "--fit", help="refit the scorer on the train split first "
-                                                   "(writes bot/grading/grader_model.json)"),
-    data: Path = typer.Option(Path("evals/grade"), "--data", help="directory with the eval JSONL files"),
+    fit: bool = typer.Option(False, "--fit", help="refit the manipulation classifier and the scorer first "
+                                                   "(writes bot/grading/*_model.json; reads train rows only)"),
+    sealed: bool = typer.Option(False, "--sealed", help="evaluate on the sealed split (hash-checked; once, at the end)"),
+    store: Optional[Path] = typer.Option(None, "--store", help="bank for synthetic rows, contrast and latency"),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="on-disk vector cache (.npz) for repeated runs"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Agreement of the grader with human labels: QWK, Spearman, Pearson, MAE, confusion, per tag.
+    """Agreement of the grader with human labels: QWK, Spearman, Pearson, MAE, confusion, per answer kind.
 
-    Writes evals/reports/grade-<split>.md and a PNG plot. --fit never sees the test split. The other
-    questions' references in the eval set are the contrast set, as the bank would be.
+    Dev rows and public sets (zero-shot) by default; writes evals/reports/grade-dev.md (or grade-sealed.md).
 
-    Example: mianshi eval grade --split test --fit
+    Example: mianshi eval grade --fit
     """
-    from bot.grading import Grader, evaluation, load_params
+    from bot.grading import report, runs
+    from bot.grading.cache import DiskCachedEmbedder
 
-    rows = evaluation.load_rows(data)
-    evaluation.select(rows, split)  # fail on a bad split before loading the model
-    ctx = context(None)
+    ctx = context(store)
+    emb = DiskCachedEmbedder(ctx.embedder, cache) if cache else ctx.embedder
+    chunking = (ctx.settings.chunk_chars, ctx.settings.chunk_overlap)
     if fit:
-        grader = evaluation.grader_for_fit(ctx.embedder, ctx.tokenizer)
-        params = evaluation.fit(grader, rows, log=note)
-        note(f"fitted on the train split (C={params.C}): CV {params.cv} → bot/grading/grader_model.json")
-    else:
-        params = load_params()
-        grader = Grader(ctx.embedder, ctx.tokenizer, params.model_dump())
+        info = runs.fit_all(emb, ctx.tokenizer, ctx.store, chunking, log=note)
+        note(f"fitted on {info['rows']} rows: CV {info['cv']}")
     with Bars() as bars:
-        rep, scored = evaluation.evaluate(grader, rows, split, params.cv, progress=bars)
-    path = evaluation.write_report(rep, scored)
+        text, summary = runs.evaluate_all(emb, ctx.tokenizer, ctx.store, ctx.retriever, chunking, sealed=sealed,
+                                          progress=bars)
+    path = report.write("sealed" if sealed else "dev", [f"# Grading eval ({'sealed' if sealed else 'dev'})\n", text])
     if as_json:
-        emit(rep.model_dump())
+        emit(summary)
     else:
-        say(evaluation.format_report(rep))
+        say(text)
     note(f"report written to {path}")

@@ -43,7 +43,8 @@ def grade(
             f"some lines have no \"reference\" and there is no bank at {ctx.store_dir} — "
             f"add a \"reference\" to each line or run `mianshi ingest` (or pass --store DIR)"
         )
-    grader = make_grader(ctx.embedder, ctx.tokenizer, ctx.settings.grader)
+    grader = make_grader(ctx.embedder, ctx.tokenizer, ctx.settings.grader,
+                         chunking=(ctx.settings.chunk_chars, ctx.settings.chunk_overlap))
     sink = output.open("w", encoding="utf-8") if output else None
     try:
         with Bars() as bars:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import BadInputLine
-from bot.grading.features import ContrastSet
+from bot.grading.contrast import ContrastSet
 from bot.grading.grader import Grader, grade_with_bank
 from bot.grading.schema import Grade
 
@@ -94,8 +94,8 @@ def batch_contrast(grader: Grader, items: list[BatchItem], store=None) -> Contra
     """The other questions' references in this batch, plus the bank's answers when there is a bank: an answer
     should sit closer to its own question's references than to those."""
     pairs = [(it.line.question, r) for it in items if it.line.kind != "choice" for r in it.line.references()]
-    batch = ContrastSet.from_pairs(grader.cache, grader.tokenizer, pairs) if pairs else None
-    bank = ContrastSet.from_store(store, grader.cache) if store is not None else None
+    batch = ContrastSet.from_pairs(grader.cache, grader.tokenizer, pairs, grader.chunking) if pairs else None
+    bank = ContrastSet.from_store(store, grader.cache, grader.chunking) if store is not None else None
     return ContrastSet.merge(bank, batch)
 
 

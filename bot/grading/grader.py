@@ -1,91 +1,85 @@
 """Grade an interview answer 0–5 against reference answers, offline.
 
-The rubric's wording (docs, eval labels, feedback and the LLM judge use it) is ``bot.texts.RUBRIC``.
-
-Guards run first and cap the score; the fitted scorer (``bot.grading.model``) scores the rest.
+Order: multiple choice by rule; manipulation → 0; the no-model guards (empty, don't know, restated); then the
+features (clause alignment, coverage, contrast with the bank's other questions) and the fitted scorer; then
+the rubric's caps: a term pile or padding ≤ 1, a contradicted central claim ≤ 1, a significant error next to
+right points ≤ 2, an answer that fits another bank question better ≤ 1. Rubric text: ``bot.texts.RUBRIC``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from bot.grading import features as gf
-from bot.lang import is_english
+from bot.grading import guards
+from bot.grading.cache import EmbedCache
+from bot.grading.contrast import DEFAULT_CHUNKING, ContrastSet, contrast_features, reference_chunks
+from bot.grading.choice import grade_choice, parse_choice
+from bot.grading.features import Features, features, view_answer
+from bot.grading.feedback import compose
+from bot.grading.manipulation import ManipulationModel, load_model
 from bot.grading.model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
-from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade
-from bot.texts import FLAG_TEXT, RUBRIC
+from bot.grading.points import reference_points
+from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade, Wrong
+from bot.grading.text import normalize
+from bot.lang import language_of
+from bot.texts import FLAG_TEXT
 
-COPY_RATIO = 0.75
-# The off-topic guard's threshold on relevance (max of answer–question and answer–reference cosine, plus a
-# fitted shift for English answers, whose cross-lingual cosines sit lower) is fitted on the train split and
-# stored in grader_model.json; these are only the fallback when a model file carries none.
-OFFTOPIC_DEFAULT = 0.86
+__all__ = ["Grader", "grade_with_bank", "parse_choice", "relevance"]
+
+OFFTOPIC_DEFAULT = 0.86  # fallbacks when a model file carries no fitted guard threshold
 ENGLISH_SHIFT_DEFAULT = 0.085
 PADDING_REP = 0.6
 PADDING_REP_LONG = 0.4
 QUESTION_MATCH = 0.92  # question_dense above which a bank record is taken to be the same question
 NO_REFERENCE_CAP = 2.0
+CONTRA_CENTRAL = 0.5  # contradicted share of the points the answer speaks to at which the central claim is wrong
+WRONG_LISTED = 2.5  # score at or below which a negation/number contradiction is listed as wrong
+OTHER_MARGIN = -0.02  # dense contrast margin below which (with the lexical one negative too) another question fits
 
-_LETTERS = re.compile(r"(?<![A-Za-z])([A-Fa-f])(?![A-Za-z])")
-_LETTER_RUN = re.compile(r"(?<![A-Za-z])([A-Fa-f]{1,6})(?![A-Za-z])")
 
-
-def parse_choice(answer: str) -> set[str]:
-    """Letters an MCQ answer picks: "C", "选C", "答案是A和D", "AD", "a, d"."""
-    text = gf.normalize(answer)
-    runs = _LETTER_RUN.findall(text)
-    if len(runs) == 1:
-        return set(runs[0].upper())
-    # Several separate tokens: keep only single letters so words like "ad hoc" or "cafe" do not count.
-    return {m.upper() for m in _LETTERS.findall(text)}
+def relevance(f: Features, english_shift: float) -> float:
+    """How related the answer is to the question or its reference, on the Chinese answers' scale."""
+    return max(f.rel_q, f.ans_ref) + (english_shift if f.english else 0.0)
 
 
 @dataclass
 class _Best:
     score: float = -1.0
-    features: gf.Features | None = None
+    features: Features | None = None
     reference_id: str | None = None
-    contradictions: list[str] = field(default_factory=list)
-
-
-def relevance(f: gf.Features, english_shift: float) -> float:
-    """How related the answer is to the question or its reference, on the Chinese answers' scale."""
-    return max(f.rel_q, f.ans_ref) + (english_shift if f.english else 0.0)
 
 
 class Grader:
-    """Build once (model loaded, caches warm) and call ``grade`` per answer. Thread-unsafe caches: one per worker.
+    """Build once (models loaded, caches warm) and call ``grade`` per answer. Caches are not thread-safe.
 
-    ``contrast``: other questions' references, so the grader can tell a right answer to a *different* question
-    from a right answer to this one — a ``gf.ContrastSet``, a list of (question, reference) pairs, or a Store
-    (its answer chunks and their stored vectors). Without one, the fallback model (no contrast features) scores.
+    ``contrast``: other questions' references — a ``ContrastSet``, (question, reference) pairs, or a Store (its
+    answer chunks and stored vectors). ``chunking``: the store's (chunk_chars, chunk_overlap) settings.
     """
 
     def __init__(self, embedder, tokenizer, model_params: dict | None = None, scorer: Scorer | None = None,
-                 contrast=None) -> None:
+                 contrast=None, chunking: tuple[int, int] | None = None,
+                 manipulation: ManipulationModel | None = None) -> None:
         self.tokenizer = tokenizer
-        self.cache = gf.EmbedCache(embedder)
-        params = None
-        if model_params is not None:
-            params = ModelParams.model_validate(model_params)
-        elif scorer is None or not hasattr(scorer, "offtopic"):
+        self.cache = EmbedCache(embedder)
+        self.chunking = tuple(chunking) if chunking else DEFAULT_CHUNKING
+        self.manipulation = manipulation or load_model()
+        params = ModelParams.model_validate(model_params) if model_params is not None else None
+        if params is None and (scorer is None or not hasattr(scorer, "offtopic")):
             try:
                 params = load_params()
             except Exception:  # a custom scorer without a model file: default guard thresholds
                 if scorer is None:
                     raise
-        if scorer is None:
-            scorer = LinearOrdinalScorer(params)
-        self.scorer = scorer
-        src = getattr(scorer, "params", None) or params
+        self.scorer = scorer or LinearOrdinalScorer(params)
+        src = getattr(self.scorer, "params", None) or params
         self.offtopic = getattr(src, "offtopic", 0.0) or OFFTOPIC_DEFAULT
         self.english_shift = getattr(src, "english_shift", 0.0) or ENGLISH_SHIFT_DEFAULT
         center = getattr(src, "center", None)
         self.center = np.asarray(center, dtype=np.float32) if center else None
-        self.contrast: gf.ContrastSet | None = None
+        self.contrast: ContrastSet | None = None
         self.contrast_source: object = None  # "caller", or the (store, generation) the bank set came from
         if contrast is not None:
             self.set_contrast(contrast)
@@ -93,165 +87,135 @@ class Grader:
     def set_contrast(self, contrast, source: object = "caller") -> None:
         """Replace the contrast set (see the class docstring for what it may be)."""
         self.contrast_source = source if contrast is not None else None
-        if contrast is None or isinstance(contrast, gf.ContrastSet):
+        if contrast is None or isinstance(contrast, ContrastSet):
             self.contrast = contrast
         elif hasattr(contrast, "answer_chunk_vectors"):
-            self.contrast = gf.ContrastSet.from_store(contrast, self.cache)
+            self.contrast = ContrastSet.from_store(contrast, self.cache, self.chunking)
         else:
-            self.contrast = gf.ContrastSet.from_pairs(self.cache, self.tokenizer, [tuple(p) for p in contrast])
+            self.contrast = ContrastSet.from_pairs(self.cache, self.tokenizer, [tuple(p) for p in contrast],
+                                                   self.chunking)
 
     # ------------------------------------------------------------ public
 
     def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
               correct: str | None = None, reference_ids: list[str] = (), key_points: list[str] | None = None,
               cap: float | None = None) -> Grade:
-        answer = gf.normalize(answer or "")
-        english = is_english(answer)
+        raw = normalize(answer or "")
+        lang = language_of(raw)
         if kind == "choice":
-            return self._grade_choice(answer, correct or (references[0] if references else ""),
-                                      list(reference_ids), english)
-        flags: list[str] = []
-        if gf.injection_spans(answer):
-            flags.append("injection")
-            answer = gf.strip_injection(answer)  # grade what is left, then the flag sets 0
-        early = self.early_flags(question, answer)
+            return grade_choice(raw, correct or (references[0] if references else ""), references,
+                                list(reference_ids), lang, self.manipulation)
+        spans = self.manipulation.spans(raw)
+        if spans:
+            return self._finish(0.0, ["injection"], None, lang, list(reference_ids)[:1], reason=spans[0])
+        early = self.early_flags(question, raw)
         if early:
-            flags += [] if flags and early == ["empty"] else early  # nothing left but the injection itself
-            return self._finish(0.0, flags, None, [], english, list(reference_ids)[:1])
-        view = gf.view_answer(self.cache, self.tokenizer, question, answer)
+            return self._finish(0.0, early, None, lang, list(reference_ids)[:1])
+        view = view_answer(self.cache, self.tokenizer, question, raw)
         best = self._best_reference(question, view, references, list(reference_ids), key_points)
         f = best.features
-        flags += self._late_flags(answer, view, f, self.offtopic)
-        score = best.score
-        if cap is not None:
-            score = min(score, cap)
-        return self._finish(score, flags, f, best.contradictions, english,
-                            [best.reference_id] if best.reference_id else [])
+        flags = self._late_flags(question, raw, view, f, self.offtopic)
+        score = best.score if cap is None else min(best.score, cap)
+        return self._finish(score, flags, f, lang, [best.reference_id] if best.reference_id else [])
 
     def prepare(self, question: str, references: list[str], key_points: list[str] | None = None) -> None:
         """Encode a question's references, key points and chunks ahead of time (the per-answer path stays warm)."""
         refs = [r for r in references if r and r.strip()]
+        pts = [p for r in refs for p in reference_points(r, key_points)]
         self.cache.get([question], "query")
-        self.cache.get([question, *refs, *(p for r in refs for p in gf.reference_points(r, key_points)),
-                        *(c for r in refs for c in gf.reference_chunks(gf.normalize(r)))])
-        for t in (question, *refs, *(p for r in refs for p in gf.reference_points(r, key_points))):
+        self.cache.get([question, *refs, *pts, *(c for r in refs for c in reference_chunks(normalize(r), self.chunking))])
+        for t in (question, *refs, *pts):
             self.cache.tokens(self.tokenizer, t)
 
-    def inspect(self, question: str, answer: str, reference: str) -> tuple[gf.Features | None, list[str]]:
+    def inspect(self, question: str, answer: str, reference: str) -> tuple[Features | None, list[str]]:
         """Features and guard flags for one reference, without scoring: what ``fit`` trains on.
-
-        The off-topic guard is left out of the flags: its threshold is what ``fit`` chooses.
-        """
-        answer = gf.normalize(answer or "")
-        flags = ["injection"] if gf.injection_spans(answer) else []
-        if flags:
-            answer = gf.strip_injection(answer)
-        early = self.early_flags(question, answer)
+        The off-topic guard is left out of the flags: its threshold is what ``fit`` chooses."""
+        raw = normalize(answer or "")
+        if self.manipulation.spans(raw):
+            return None, ["injection"]
+        early = self.early_flags(question, raw)
         if early:
-            return None, flags + early
-        view = gf.view_answer(self.cache, self.tokenizer, question, answer)
-        ctr = gf.contrast_features(self.cache, self.tokenizer, view, question, [reference], self.contrast)
-        f = gf.features(self.cache, self.tokenizer, question, view, reference, gf.reference_points(reference), ctr,
-                       self.center)
-        return f, flags + self._late_flags(answer, view, f, None)
+            return None, early
+        view = view_answer(self.cache, self.tokenizer, question, raw)
+        ctr = contrast_features(self.cache, self.tokenizer, view, question, [reference], self.contrast)
+        f = features(self.cache, self.tokenizer, question, view, reference, reference_points(reference), ctr,
+                     self.center)
+        return f, self._late_flags(question, raw, view, f, None)
 
     # ------------------------------------------------------------ stages
 
-    @staticmethod
-    def early_flags(question: str, answer: str) -> list[str]:
-        """Guards that need no model: an answer that trips one is 0 (or ≤1) whatever it resembles."""
+    def early_flags(self, question: str, answer: str) -> list[str]:
+        """Guards that need no model: an answer that trips one is 0 whatever it resembles."""
         if not re.sub(r"[\W_]", "", answer):
             return ["empty"]
-        if gf.looks_like_dont_know(answer):
+        if guards.looks_like_dont_know(answer):
             return ["dont_know"]
-        if gf.copy_ratio(question, answer) >= COPY_RATIO and len(answer) <= 1.6 * len(question) + 4:
+        q_tokens = set(self.cache.tokens(self.tokenizer, question))
+        if guards.restates_question(question, answer, self.tokenizer.tokens(answer), q_tokens):
             return ["copy"]
         return []
 
-    def _late_flags(self, answer: str, view: gf.AnswerView, f: gf.Features, offtopic: float | None) -> list[str]:
+    def _late_flags(self, question: str, answer: str, view, f: Features, offtopic: float | None) -> list[str]:
         flags = []
         if offtopic is not None and relevance(f, self.english_shift) < offtopic:
             flags.append("offtopic")
-        if gf.is_one_word(answer):
+        if guards.is_one_word(answer) and f.hit_share < 0.5:
             flags.append("empty")
-        elif gf.is_keyword_pile(answer, view.tokens):
+        elif guards.is_keyword_pile(question, answer, view.tokens, f.point_terms):
             flags.append("keywords")
-        rep = gf.repetition(view.tokens)
+        rep = guards.repetition(view.tokens)
         if rep >= PADDING_REP or rep >= PADDING_REP_LONG and len(answer) >= 80 and f.lex_precision < 0.2:
             flags.append("padding")
         return flags
 
-    def _best_reference(self, question: str, view: gf.AnswerView, references: list[str],
-                        reference_ids: list[str], key_points: list[str] | None) -> _Best:
+    def _best_reference(self, question: str, view, references: list[str], reference_ids: list[str],
+                        key_points: list[str] | None) -> _Best:
         best = _Best()
         given = [r for r in references if r and r.strip()]
         refs = given or [question]
-        ctr = (gf.contrast_features(self.cache, self.tokenizer, view, question, given, self.contrast, reference_ids)
+        ctr = (contrast_features(self.cache, self.tokenizer, view, question, given, self.contrast, reference_ids)
                if given else None)
         for i, ref in enumerate(refs):
-            points = gf.reference_points(ref, key_points if len(refs) == 1 else None)
-            f = gf.features(self.cache, self.tokenizer, question, view, ref, points, ctr, self.center)
+            points = reference_points(ref, key_points if len(refs) == 1 else None)
+            f = features(self.cache, self.tokenizer, question, view, ref, points, ctr, self.center)
             s = self.scorer.score(ScoreInput(question=question, answer=view.text, reference=ref, features=f))
             if s > best.score:
-                rid = reference_ids[i] if i < len(reference_ids) else None
-                best = _Best(s, f, rid, gf.contradictions(ref, view.text, self.tokenizer))
+                best = _Best(s, f, reference_ids[i] if i < len(reference_ids) else None)
         return best
 
-    def _grade_choice(self, answer: str, correct: str, reference_ids: list[str], english: bool) -> Grade:
-        want = parse_choice(correct)
-        got = parse_choice(answer)
-        flags = ["injection"] if gf.injection_spans(answer) else []
-        ok = bool(want) and got == want and not flags
-        score = 5.0 if ok else 0.0
-        if english:
-            detail = f"you chose {''.join(sorted(got)) or 'nothing'}, the answer is {''.join(sorted(want)) or '?'}"
-        else:
-            detail = f"你选了{''.join(sorted(got)) or '（未识别到选项）'}，正确答案是{''.join(sorted(want)) or '?'}"
-        level = RUBRIC["en" if english else "zh"][int(score)]
-        return Grade(score=score, level=int(score), feedback=f"{level}。{detail}" if not english else f"{level}. {detail}",
-                     key_points_hit=[], key_points_missed=[], reference_ids=reference_ids, flags=flags)
-
-    def _finish(self, score: float, flags: list[str], f: gf.Features | None, contra: list[str], english: bool,
-                reference_ids: list[str]) -> Grade:
+    def _finish(self, score: float, flags: list[str], f: Features | None, lang: str, reference_ids: list[str],
+                reason: str = "") -> Grade:
+        other, wrong = None, []
+        if f is not None:
+            touched = f.contra_points + f.hit_share * len(f.points)
+            if f.strong_points and f.strong_points / max(touched, 1) >= CONTRA_CENTRAL:
+                score = min(score, 1.0)  # the central claim is wrong or reversed
+            elif f.strong_points:
+                score = min(score, 2.0)  # a significant error next to right points
+            # Negation/number cues are less precise: listed as wrong only when the scorer agrees it is weak.
+            wrong = f.wrong if score <= WRONG_LISTED else f.wrong_strong
+            if wrong:
+                flags = [*flags, "contradiction"]
+            if (f.has_contrast and f.other_question and f.ctr_margin < OTHER_MARGIN and f.ctr_lex_margin < 0
+                    and not f.hits):
+                other = f.other_question
+                score = min(score, 1.0)
+                flags = [*flags, "other_question"]
         if ZERO_FLAGS & set(flags):
             score = 0.0
         elif CAP1_FLAGS & set(flags):
             score = min(score, 1.0)
         score = round(max(0.0, min(5.0, score)), 2)
         level = int(round(score))
-        hits = f.hits if f else []
-        misses = f.misses if f else []
-        if contra:
-            flags = [*flags, "contradiction"]
-        if f is not None and f.has_contrast and f.ctr_margin < 0 and f.ctr_lex_margin < 0 and score <= 1.5 \
-                and not ZERO_FLAGS & set(flags):
-            flags = [*flags, "other_question"]  # both the dense and the term contrast point elsewhere
-        return Grade(score=score, level=level, feedback=feedback(level, flags, hits, misses, contra, english),
-                     key_points_hit=hits, key_points_missed=misses, reference_ids=reference_ids,
-                     flags=list(dict.fromkeys(flags)))
-
-
-def _short(p: str, n: int = 40) -> str:
-    return p if len(p) <= n else p[: n - 1] + "…"
-
-
-def feedback(level: int, flags: list[str], hits: list[str], misses: list[str], contra: list[str],
-             english: bool) -> str:
-    """Rubric level, then what was right, then what was missing or wrong: a few short lines."""
-    i = 1 if english else 0
-    lines = [RUBRIC["en" if english else "zh"][level]]
-    for fl in flags:
-        if fl in FLAG_TEXT:
-            lines.append(("Note: " if english else "注意：") + FLAG_TEXT[fl][i])
-    if contra:
-        lines.append((f"Possible contradiction with the reference about: {', '.join(contra)}" if english
-                      else f"可能与参考答案矛盾：{'、'.join(contra)}"))
-    graded = not (ZERO_FLAGS & set(flags))
-    if graded and hits:
-        lines.append(("Covered: " if english else "答到的要点：") + ("; " if english else "；").join(_short(h) for h in hits[:4]))
-    if graded and misses:
-        lines.append(("Missing: " if english else "缺少的要点：") + ("; " if english else "；").join(_short(m) for m in misses[:4]))
-    return "\n".join(lines)
+        zero = bool(ZERO_FLAGS & set(flags))
+        g = Grade(score=score, level=level, feedback="", reference_ids=reference_ids,
+                  flags=list(dict.fromkeys(flags)), reason=reason, answers_other=other,
+                  key_points_hit=[] if f is None or zero else f.hits,
+                  key_points_missed=[] if f is None else (f.misses if not zero else f.points),
+                  right=[] if f is None or zero else f.right,
+                  wrong=[] if f is None or zero else [Wrong(answer=a, reference=r) for a, r in wrong],
+                  missing=[] if f is None or zero else f.misses)
+        return g.model_copy(update={"feedback": compose(g, lang)})
 
 
 def _bank_contrast(grader: Grader, store) -> None:
@@ -276,14 +240,13 @@ def grade_with_bank(grader: Grader, retriever, question: str, answer: str) -> Gr
     if match is not None and match.question_dense >= QUESTION_MATCH:
         rec = match.record
         if rec.kind == "choice":
-            return grader.grade(question, answer, [rec.correct or ""], kind="choice", correct=rec.correct,
-                                reference_ids=[rec.id])
+            return grader.grade(question, answer, [a.text for a in rec.answers if a.text.strip()], kind="choice",
+                                correct=rec.correct, reference_ids=[rec.id])
         refs = [a.text for a in rec.answers if a.text.strip()]
         if refs:
             return grader.grade(question, answer, refs, reference_ids=[rec.id] * len(refs),
                                 key_points=rec.key_points or None)
     g = grader.grade(question, answer, [], cap=NO_REFERENCE_CAP)
-    english = is_english(answer)
-    note = FLAG_TEXT["no_reference"][1 if english else 0]
+    note = FLAG_TEXT["no_reference"][1 if language_of(answer) == "en" else 0]
     return g.model_copy(update={"feedback": f"{g.feedback}\n{note}", "flags": [*g.flags, "no_reference"],
                                 "reference_ids": []})

@@ -46,12 +46,12 @@ class ModelParams(Strict):
     """What ``fit`` writes to grader_model.json. No pickle: every number is visible and diffable."""
 
     features: list[str]
-    kind: str = Field("multinomial", pattern="^(multinomial|ordinal)$")
+    kind: str = Field("multinomial", pattern="^multinomial$")
     mean: list[float]
     scale: list[float]
     classes: list[int]
-    coef: list[list[float]] = Field(description="multinomial: one row per class; ordinal: one row of weights")
-    intercept: list[float] = Field(description="multinomial: per class; ordinal: the K−1 increasing cut points")
+    coef: list[list[float]] = Field(description="one row per class")
+    intercept: list[float] = Field(description="one per class")
     iso_x: list[float] = Field(description="isotonic knots: expected class → calibrated score")
     iso_y: list[float]
     C: float = 1.0
@@ -62,10 +62,6 @@ class ModelParams(Strict):
     trained_on: str = ""
     cv: dict[str, float] = Field(default_factory=dict)
     fallback: "ModelParams | None" = Field(None, description="the model without contrast features")
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
 
 class LinearOrdinalScorer:
@@ -99,10 +95,6 @@ class LinearOrdinalScorer:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         xs = (x - self._mean) / self._scale
-        if self.params.kind == "ordinal":
-            cum = _sigmoid(self._intercept[None, :] - (xs @ self._coef[0])[:, None])  # P(y ≤ k)
-            cum = np.hstack([np.zeros((len(xs), 1)), cum, np.ones((len(xs), 1))])
-            return np.clip(np.diff(cum, axis=1), 0, 1)
         z = xs @ self._coef.T + self._intercept
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)

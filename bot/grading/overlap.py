@@ -6,8 +6,10 @@ machine's tests plug in through ``make_grader("overlap", …)``. Not meant to be
 
 from __future__ import annotations
 
-from bot.grading import features as gf
-from bot.grading.grader import Grader, parse_choice
+from bot.grading.choice import choice_score, parse_choice
+from bot.grading.guards import looks_like_dont_know
+from bot.grading.points import reference_points
+from bot.grading.text import normalize
 from bot.grading.schema import Grade
 
 
@@ -20,16 +22,14 @@ class OverlapGrader:
     def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
               correct: str | None = None, reference_ids=(), key_points: list[str] | None = None,
               cap: float | None = None) -> Grade:
-        answer = gf.normalize(answer or "")
+        answer = normalize(answer or "")
         ids = list(reference_ids)[:1]
         if kind == "choice":
             want, got = parse_choice(correct or (references[0] if references else "")), parse_choice(answer)
-            score = 5.0 if want and got == want else 0.0
+            score = choice_score(want, got)
             return Grade(score=score, level=int(score), feedback="", reference_ids=ids)
-        flags = Grader.early_flags(question, answer)
-        if gf.injection_spans(answer):
-            flags = ["injection", *flags]
-        points = [p for r in references for p in gf.reference_points(r, key_points)]
+        flags = ["empty"] if not answer.strip() else ["dont_know"] if looks_like_dont_know(answer) else []
+        points = [p for r in references for p in reference_points(r, key_points)]
         if flags or not points:
             return Grade(score=0.0, level=0, feedback="", key_points_missed=points, reference_ids=ids,
                          flags=flags)

@@ -20,6 +20,13 @@ def is_weak(score: float) -> bool:
     return score <= WEAK_SCORE
 
 
+class Wrong(Strict):
+    """A statement of the answer that contradicts the reference, next to the reference statement it gets wrong."""
+
+    answer: str
+    reference: str
+
+
 class Grade(Strict):
     """A graded answer. ``score`` is 0–5 (may be fractional before rounding); ``level`` is the rubric level."""
 
@@ -32,3 +39,9 @@ class Grade(Strict):
     flags: list[str] = Field(default_factory=list, description="guards that fired: empty, dont_know, copy, offtopic, "
                                                                  "keywords, padding, injection; notes: contradiction, "
                                                                  "other_question, no_reference")
+    # Findings for the ✓/✗/→ lines of the interview and for picking follow-ups (issue 11):
+    right: list[str] = Field(default_factory=list, description="the candidate's own words that state a covered point")
+    wrong: list[Wrong] = Field(default_factory=list, description="contradicted statements with the correct one")
+    missing: list[str] = Field(default_factory=list, description="key points neither covered nor contradicted")
+    answers_other: str | None = Field(None, description="the bank question the answer fits better, if any")
+    reason: str = Field("", description="why a guard set the score (e.g. the manipulation span), else empty")

@@ -1,0 +1,88 @@
+"""Grading eval data: the labelled rows in evals/grade/ (train/dev, public sets, the sealed split).
+
+Sealed files are read only through ``load_sealed``, which checks every file against evals/SEALED first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from pydantic import ConfigDict, Field
+
+from bot.errors import BadInputLine
+from ingest.errors import InputError
+from ingest.schema import Strict
+
+EVAL_DIR = Path("evals/grade")
+SEALED_LIST = Path("evals/SEALED")
+TRAIN_FILES = ("part_a.jsonl", "part_b.jsonl")
+DEV_FILES = ("dev/dev_zh.jsonl",)
+PUBLIC_FILES = ("public/le.jsonl", "public/semeval2013_beetle.jsonl", "public/semeval2013_scientsbank.jsonl")
+
+
+class GradeRow(Strict):
+    """One labelled answer; files carry more fields (dataset, lang, bank_id, qid …): read leniently."""
+
+    model_config = ConfigDict(extra="ignore")
+    id: str
+    question: str
+    reference: str
+    answer: str
+    label: int = Field(ge=0, le=5)
+    reason: str = ""
+    tags: list[str] = Field(default_factory=list)
+    split: str = ""
+    dataset: str = "mianshi"
+    lang: str = ""
+
+    @property
+    def is_choice(self) -> bool:
+        # MCQ rows carry the answer key ("C", "AD") as their reference.
+        return "choice" in self.tags or bool(re.fullmatch(r"[A-Fa-f]{1,6}", self.reference.strip()))
+
+
+def read_rows(path: Path) -> list[GradeRow]:
+    if not path.is_file():
+        raise InputError(f"找不到评测集 no eval file {path} — see evals/grade/README.md")
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(GradeRow.model_validate_json(line))
+            except ValueError as exc:
+                raise BadInputLine(n, f"{path.name}: {str(exc).splitlines()[0]}") from None
+    return rows
+
+
+def load(names: tuple[str, ...], directory: Path = EVAL_DIR) -> list[GradeRow]:
+    return [r for name in names for r in read_rows(Path(directory) / name)]
+
+
+def load_rows(directory: Path = EVAL_DIR) -> list[GradeRow]:
+    """The older hand-labelled rows (both of their splits are train/dev data now)."""
+    return load(TRAIN_FILES, directory)
+
+
+def sealed_entries(listing: Path = SEALED_LIST) -> list[tuple[str, Path]]:
+    out = []
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            digest, path = line.split(None, 1)
+            out.append((digest, Path(path.strip())))
+    return out
+
+
+def load_sealed(listing: Path = SEALED_LIST, root: Path = Path(".")) -> dict[str, list[GradeRow]]:
+    """Every sealed file, after checking its sha256 against evals/SEALED (refuses on any mismatch)."""
+    out = {}
+    for digest, rel in sealed_entries(listing):
+        path = root / rel
+        if not path.is_file():
+            raise InputError(f"sealed file {rel} is missing — restore it from git")
+        if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            raise InputError(f"sealed file {rel} does not match its hash in {listing} — it was changed; "
+                             f"restore it from git or write a fresh sealed split")
+        out[rel.name] = read_rows(path)
+    return out

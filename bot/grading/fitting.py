@@ -1,0 +1,174 @@
+"""Fit the scorer and the manipulation classifier; write grader_model.json and manipulation_model.json.
+
+Training rows: the older hand-labelled rows plus synthetic rows generated from the bank (``bot.grading.synth``).
+Model choice (C) by grouped CV — a question's answers never straddle a fold. Dev, public and sealed rows are
+never read here.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from bot.grading import manipulation
+from bot.grading.contrast import reference_chunks
+from bot.grading.features import BASE_FEATURES, FEATURE_NAMES
+from bot.grading.grader import Grader, relevance
+from bot.grading.manipulation_data import examples
+from bot.grading.model import MODEL_PATH, LinearOrdinalScorer, ModelParams
+from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS
+from bot.grading.metrics import metrics
+
+C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+# Synthetic rows are many and lexically easy (key points joined verbatim): hand-labelled answers, whose wording
+# differs from the reference, weigh more so paraphrases are not judged by word overlap.
+HAND_WEIGHT = 3.0
+FOLDS = 5
+
+
+@dataclass
+class TrainRow:
+    question: str
+    reference: str
+    answer: str
+    label: int
+    group: str
+    source: str  # "hand" or "synthetic:<kind>"
+
+
+class Unfitted:
+    """Placeholder scorer while fitting: features and guards only."""
+
+    offtopic = 0.0
+    english_shift = 0.0
+
+    def score(self, item) -> float:
+        return 0.0
+
+
+def train_center(grader: Grader, rows: list[TrainRow]) -> list[float]:
+    texts = list(dict.fromkeys([*(r.question for r in rows),
+                                *(c for r in rows for c in reference_chunks(r.reference, grader.chunking))]))
+    return [round(float(v), 6) for v in grader.cache.get(texts).mean(axis=0)]
+
+
+def english_shift(inspected) -> float:
+    good = [(f.english, max(f.rel_q, f.ans_ref)) for r, f, _ in inspected if f is not None and r.label >= 3]
+    zh = [v for e, v in good if not e]
+    en = [v for e, v in good if e]
+    return float(np.median(zh) - np.median(en)) if zh and en else 0.0
+
+
+def offtopic_threshold(inspected, shift: float) -> float:
+    """Max Youden J for "labelled 0" on relevance, over thresholds that zero no answer labelled ≥ 2."""
+    cand = [(relevance(f, shift), r.label) for r, f, flags in inspected
+            if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)]
+    floor = min((v for v, l in cand if l >= 2), default=1.0)
+    vals = sorted({round(v, 4) for v, _ in cand if v < floor}) + [round(floor, 4)]
+    pos = sum(1 for _, l in cand if l == 0) or 1
+    neg = sum(1 for _, l in cand if l > 0) or 1
+    best, best_t = -1.0, 0.0
+    for t in [0.0] + [(a + b) / 2 for a, b in zip(vals, vals[1:])]:
+        j = sum(1 for v, l in cand if v < t and l == 0) / pos - sum(1 for v, l in cand if v < t and l > 0) / neg
+        if j > best:
+            best, best_t = j, t
+    return best_t
+
+
+def _fit_one(x, y, groups, names, weights, c_grid=C_GRID, log=None):
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold
+
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xs = (x - mean) / scale
+    splits = list(GroupKFold(n_splits=FOLDS).split(xs, y, groups))
+    best = None
+    for c in c_grid:
+        e = np.zeros(len(y))
+        for tr, te in splits:
+            m = LogisticRegression(C=c, max_iter=3000).fit(xs[tr], y[tr], sample_weight=weights[tr])
+            e[te] = m.predict_proba(xs[te]) @ m.classes_.astype(float)
+        pred = np.zeros(len(y))
+        for tr, te in splits:
+            pred[te] = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e[tr], y[tr]).predict(e[te])
+        m_ = metrics(y, pred)
+        if log:
+            log(f"  C={c}: CV qwk {m_['qwk']:.3f} spearman {m_['spearman']:.3f} mae {m_['mae']:.3f}")
+        if best is None or (m_["qwk"], -m_["mae"]) > (best[0]["qwk"], -best[0]["mae"]):
+            best = (m_, c, e)
+    m_, c, e = best
+    model = LogisticRegression(C=c, max_iter=3000).fit(xs, y, sample_weight=weights)
+    iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e, y)
+    return dict(features=list(names), mean=mean.tolist(), scale=scale.tolist(), kind="multinomial",
+                classes=[int(k) for k in model.classes_], coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
+                iso_x=[float(v) for v in iso.X_thresholds_], iso_y=[float(v) for v in iso.y_thresholds_], C=c,
+                cv={k: round(float(v), 4) for k, v in m_.items()})
+
+
+def fit(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, str]], path: Path = MODEL_PATH,
+        log=None) -> ModelParams:
+    log = log or (lambda *a: None)
+    center = train_center(grader, rows)
+    grader.center = np.asarray(center, dtype=np.float32)
+    grader.set_contrast(contrast_pairs)
+    inspected = []
+    for i, r in enumerate(rows):
+        inspected.append((r, *grader.inspect(r.question, r.answer, r.reference)))
+        if log and (i + 1) % 500 == 0:
+            log(f"features {i + 1}/{len(rows)}")
+    shift = english_shift(inspected)
+    offtopic = offtopic_threshold(inspected, shift)
+    usable = [(r, f) for r, f, flags in inspected if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)
+              and relevance(f, shift) >= offtopic]
+    y = np.asarray([r.label for r, _ in usable])
+    groups = np.asarray([r.group for r, _ in usable])
+    weights = np.asarray([HAND_WEIGHT if r.source == "hand" else 1.0 for r, _ in usable])
+    log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f}; {len(usable)} of {len(rows)} rows unguarded")
+    log("model with contrast features:")
+    main = _fit_one(np.asarray([f.vector(FEATURE_NAMES) for _, f in usable]), y, groups, FEATURE_NAMES, weights, log=log)
+    log("fallback (no contrast set):")
+    fb = _fit_one(np.asarray([f.vector(BASE_FEATURES) for _, f in usable]), y, groups, BASE_FEATURES, weights, log=log)
+    n_syn = sum(1 for r in rows if r.source != "hand")
+    trained_on = f"{len(usable)} unguarded rows of {len(rows)} ({len(rows) - n_syn} hand-labelled, {n_syn} synthetic)"
+    params = ModelParams(**main, offtopic=offtopic, english_shift=shift, center=center, trained_on=trained_on,
+                         fallback=ModelParams(**fb, offtopic=offtopic, english_shift=shift, trained_on=trained_on))
+    path.write_text(json.dumps(params.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    grader.scorer = LinearOrdinalScorer(params)
+    grader.offtopic, grader.english_shift = offtopic, shift
+    return params
+
+
+def fit_manipulation(sentences: list[str], path: Path = manipulation.MODEL_PATH, seed: int = 0,
+                     log=None) -> dict:
+    """Logistic regression on hashed n-grams of generated examples; held-out generated examples report it."""
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    texts, labels = examples(sentences, seed=seed)
+    val_t, val_y = examples(sentences, n_pos=600, n_neg=600, seed=seed + 1)
+
+    def matrix(ts):
+        rows, cols, vals = [], [], []
+        for i, t in enumerate(ts):
+            idx = manipulation.hashed(t)
+            rows += [i] * len(idx)
+            cols += idx
+            vals += [1 / np.sqrt(max(len(idx), 1))] * len(idx)
+        return csr_matrix((vals, (rows, cols)), shape=(len(ts), manipulation.DIM))
+
+    m = LogisticRegression(C=3.0, max_iter=3000).fit(matrix(texts), labels)
+    acc = float((m.predict(matrix(val_t)) == np.asarray(val_y)).mean())
+    w = m.coef_[0]
+    nz = np.flatnonzero(np.abs(w) >= 1e-3)
+    data = {"dim": manipulation.DIM, "ngrams": list(manipulation.NGRAMS), "bias": float(m.intercept_[0]),
+            "threshold": manipulation.THRESHOLD, "trained_on": f"{len(texts)} generated examples (seed {seed})",
+            "heldout_generated_accuracy": round(acc, 4),
+            "weights": {str(int(i)): round(float(w[i]), 3) for i in nz}}
+    path.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+    if log:
+        log(f"manipulation classifier: {len(nz)} weights, held-out generated accuracy {acc:.3f}")
+    return data
