@@ -12,6 +12,7 @@ import re
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bot.lookup.dense import DenseIndex
 from ingest import lexical
 from ingest.schema import Hit, Record
 from ingest.store import Store
@@ -62,6 +63,7 @@ class Retriever:
         self._roles: dict[str, str] | None = None
         self._generation = -1
         self._pool = None
+        self.dense = DenseIndex(store)
 
     def _refresh(self) -> None:
         gen = self.store.generation
@@ -97,7 +99,7 @@ class Retriever:
             vec = pending.result()[0]
         dense_best: dict[str, float] = {}
         qdense_best: dict[str, float] = {}
-        chunk_hits = self.store.query_vectors(vec, depth * 3)
+        chunk_hits = self.dense.query(vec, depth * 3)
         roles = self._chunk_roles([c for c, _, _ in chunk_hits])
         for cid, rid, sim in chunk_hits:
             if sim > dense_best.get(rid, -1.0):
