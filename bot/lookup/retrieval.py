@@ -56,6 +56,10 @@ def reference_text(record: Record) -> str:
 class Retriever:
     """Hybrid search over one store. Build once per process and share it (it caches per store generation)."""
 
+    # Reciprocal-rank fusion weights of the rankings: records by best chunk cosine, by question-chunk
+    # cosine, by BM25.
+    weights = {"dense": 1.0, "question_dense": 0.0, "lex": 1.0}
+
     def __init__(self, store: Store, tokenizer) -> None:
         self.store = store
         self.tokenizer = tokenizer
@@ -106,12 +110,16 @@ class Retriever:
                 dense_best[rid] = sim
             if roles.get(cid) == "question" and sim > qdense_best.get(rid, -1.0):
                 qdense_best[rid] = sim
-        dense_rank = sorted(dense_best, key=dense_best.get, reverse=True)
+        rankings = {
+            "dense": sorted(dense_best, key=dense_best.get, reverse=True),
+            "question_dense": sorted(qdense_best, key=qdense_best.get, reverse=True),
+            "lex": [rid for rid, _ in lex_hits],
+        }
         fused: dict[str, float] = {}
-        for rank, rid in enumerate(dense_rank):
-            fused[rid] = fused.get(rid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        for rank, (rid, _) in enumerate(lex_hits):
-            fused[rid] = fused.get(rid, 0.0) + 1.0 / (RRF_K + rank + 1)
+        for name, ranking in rankings.items():
+            w = self.weights.get(name, 0.0)
+            for rank, rid in enumerate(ranking if w else ()):
+                fused[rid] = fused.get(rid, 0.0) + w / (RRF_K + rank + 1)
         top = sorted(fused, key=fused.get, reverse=True)
         records = {r.id: r for r in self.store.get_records(top[: k * 3])}
         lex_score = dict(lex_hits)

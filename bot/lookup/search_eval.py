@@ -104,25 +104,33 @@ def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: 
     )
 
 
-def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION) -> Calibration:
-    """Fit the abstention model on the dev split only: in-bank queries are positives, off-topic negatives.
+def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION,
+              also: list[tuple[Retriever, list[SearchRow]]] = ()) -> Calibration:
+    """Fit the abstention model on dev splits only: in-bank queries are positives, off-topic negatives.
 
-    Class weights are balanced because off-topic queries are the minority but a wrong
-    confident citation costs more than an honest "not in the bank".
+    ``also`` adds the dev rows of other banks (a few-thousand-record bank beside the seed bank), so the
+    decision is fitted on banks of both sizes: with more records the best wrong candidate of an off-topic
+    query scores higher, and a threshold fitted on the seed bank alone would answer it. Class weights are
+    balanced because off-topic queries are the minority but a wrong confident citation costs more than
+    an honest "not in the bank".
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     from bot.lookup.ask import features
 
-    dev = [(r, c[0]) for r, c in _run(retriever, [r for r in rows if r.split == "dev"]) if c]
+    dev = []
+    for ret, rs in [(retriever, rows), *also]:
+        dev += [(r, c[0]) for r, c in _run(ret, [r for r in rs if r.split == "dev"]) if c]
     x = np.array([features(c) for _, c in dev], dtype=float)
     y = np.array([bool(r.expect) for r, _ in dev], dtype=int)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=1.0, class_weight="balanced").fit((x - mean) / scale, y)
+    banks = 1 + len(also)
     cal = Calibration(mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
                       weights=model.coef_[0].round(6).tolist(), bias=round(float(model.intercept_[0]), 6),
-                      threshold=0.5, embedder=embedder, fitted_on=f"dev split, {len(dev)} queries")
+                      threshold=0.5, embedder=embedder,
+                      fitted_on=f"dev split, {len(dev)} queries over {banks} bank{'s' if banks > 1 else ''}")
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[embedder] = cal.model_dump()
     data.setdefault("default", cal.model_dump())
