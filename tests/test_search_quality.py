@@ -109,3 +109,19 @@ def test_dense_index_follows_store_changes(tmp_path):
     hits = r.search("label smoothing 有什么用", k=2)
     assert hits[0].record.question == "什么是标签平滑?"
     assert hits[0].dense > 0.8  # found by its vector too, not only through BM25
+
+
+def test_big_bank_eval_sets_are_well_formed_and_test_is_sealed():
+    """The big-bank lookup eval (run with `mianshi eval search --store BIG --data ...` where that bank exists):
+    rows parse, dev and test are disjoint by query, and the test file is the one whose hash is sealed."""
+    import hashlib
+
+    dev = load_rows(ROOT / "evals" / "search_big_dev.jsonl")
+    test = load_rows(ROOT / "evals" / "search_big_test.jsonl")
+    assert {r.split for r in dev} == {"dev"} and {r.split for r in test} == {"test"}
+    assert not {r.query for r in dev} & {r.query for r in test}
+    assert sum(bool(r.expect) for r in test) >= 100 and sum(not r.expect for r in test) >= 10
+    assert all(e.strip("= ") for r in dev + test for e in r.expect)
+    digest = hashlib.sha256((ROOT / "evals" / "search_big_test.jsonl").read_bytes()).hexdigest()
+    sealed = (ROOT / "evals" / "SEALED").read_text(encoding="utf-8").split()
+    assert sealed[sealed.index("evals/search_big_test.jsonl") - 1] == digest
