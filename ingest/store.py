@@ -370,22 +370,6 @@ class Store(CurationTables):
         ).fetchone()
         return f"{row[0]}#{row[1]}" if row else ""
 
-    def embedded_vectors(self, batch: int = 5000) -> tuple[list[str], list[str], np.ndarray]:
-        """Every stored chunk vector as (chunk ids, record ids, float32 matrix), for an exact in-memory search
-        over a small bank (``bot.lookup.dense``). Record ids come from SQLite, vectors from Chroma."""
-        rows = self.db.execute("SELECT id, record_id FROM chunks WHERE embedded = 1 ORDER BY id").fetchall()
-        owner = dict(rows)
-        ids: list[str] = []
-        parts: list[np.ndarray] = []
-        for i in range(0, len(rows), batch):
-            res = self.collection.get(ids=[r[0] for r in rows[i : i + batch]], include=["embeddings"])
-            if len(res["ids"]):
-                ids.extend(res["ids"])
-                parts.append(np.asarray(res["embeddings"], dtype=np.float32))
-        dim = getattr(self.embedder, "dim", 0) if self.embedder is not None else 0
-        vecs = np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)
-        return ids, [owner[c] for c in ids], vecs
-
 
 def open_collection(path: Path, embedder, chroma_url: str | None = None, name: str = COLLECTION):
     """Open the chunk collection, always passing our embedding function (Chroma's default downloads)."""

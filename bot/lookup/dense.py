@@ -31,8 +31,22 @@ class DenseIndex:
             self._key = key
             self._vecs = None
             if self.store.vector_count() <= MAX_VECTORS:
-                self._ids, self._owners, self._vecs = self.store.embedded_vectors()
+                self._ids, self._owners, self._vecs = self._read_all()
         return self._vecs is not None
+
+    def _read_all(self, batch: int = 5000) -> tuple[list[str], list[str], np.ndarray]:
+        """Every vector in the chunk collection with its record id (kept in each vector's metadata)."""
+        coll = self.store.collection
+        ids: list[str] = []
+        owners: list[str] = []
+        parts: list[np.ndarray] = []
+        for offset in range(0, self.store.vector_count(), batch):
+            res = coll.get(include=["embeddings", "metadatas"], limit=batch, offset=offset)
+            ids += res["ids"]
+            owners += [m["record_id"] for m in res["metadatas"]]
+            parts.append(np.asarray(res["embeddings"], dtype=np.float32).reshape(len(res["ids"]), -1))
+        dim = getattr(self.store.embedder, "dim", 0)
+        return ids, owners, (np.concatenate(parts) if parts else np.zeros((0, dim), np.float32))
 
     def query(self, vector: np.ndarray, n: int) -> list[tuple[str, str, float]]:
         """(chunk id, record id, cosine similarity), best first — as ``Store.query_vectors``."""
