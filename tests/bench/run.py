@@ -149,7 +149,8 @@ def task_build(seed: Path, path: Path, n: int, chroma_url: str | None) -> dict:
             q = f"{a.question.rstrip('?？')}与{b.question[:12]}的关系 #{i}"
             ans = " ".join(x.answers[0].text[:150] for x in (a, b) if x.answers)
             qs.append(ParsedQuestion(question=q, answer=ans or None, position=i - f + 1))
-        ing._write(f"synthetic/{f // per_file:05d}.txt", f"s{f}", 0, ParsedDocument(questions=qs), IngestSummary())
+        name = f"synthetic/{f // per_file:05d}.txt"
+        ing._write(name, f"s{f}", 0, ParsedDocument(questions=qs), IngestSummary(), name)
     records_s = time.perf_counter() - t0
     # Vectors: real seed chunk vectors + noise, instead of hours of encoding.
     nrng = np.random.default_rng(n)
