@@ -34,6 +34,18 @@ def cli(tmp_path: Path) -> Cli:
 
 
 @pytest.fixture(scope="session")
+def hash_context(tmp_path_factory):
+    """The seed corpus in a store with the ``hash`` embedder, shared read-only by the fast tests."""
+    from bot.context import build_context
+    from bot.settings import Settings
+
+    c = Cli(tmp_path_factory.mktemp("hash") / "store")
+    res = c("ingest", SEEDS)
+    assert res.exit_code == 0, res.stderr
+    return build_context(c.store, Settings(embedder="hash"))
+
+
+@pytest.fixture(scope="session")
 def e5_cli(tmp_path_factory) -> Cli:
     """One store built from the seed corpus with the real e5 model, shared by the slow tests."""
     store = tmp_path_factory.mktemp("e5") / "store"
@@ -91,3 +103,14 @@ def fake():
 def fresh_fake(fake):
     fake.reset()
     return fake
+
+
+# Fixtures that load a real model: a test using one must be marked ``slow`` so `-m "not slow"` stays quick.
+MODEL_FIXTURES = {"e5_cli", "e5_context", "local_llm", "roles"}
+
+
+def pytest_collection_modifyitems(config, items):
+    unmarked = [item.nodeid for item in items
+                if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
+    if unmarked:
+        raise pytest.UsageError("mark these tests @pytest.mark.slow (they load a real model): " + ", ".join(unmarked))

@@ -54,7 +54,7 @@ def partial_answers(grader, records, limit: int = 3) -> list[tuple[str, str]]:
 
 
 def follow_up_max() -> float:
-    from bot.interview.engine import FOLLOW_UP_MAX
+    from bot.interview import FOLLOW_UP_MAX
 
     return FOLLOW_UP_MAX
 

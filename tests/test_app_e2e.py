@@ -52,7 +52,7 @@ def _free_port() -> int:
 def seeded(e5_context):
     """A question whose partial answer gets a follow-up, and that partial answer (asked of the real grader)."""
     from bot.grading.grader import Grader
-    from bot.interview.engine import InterviewEngine
+    from bot.interview import InterviewEngine
     from tests.support import partial_answers
 
     grader = Grader(e5_context.embedder, e5_context.tokenizer)
@@ -63,7 +63,7 @@ def seeded(e5_context):
 
 @pytest.fixture(scope="module")
 def server(e5_cli, seeded, tmp_path_factory):
-    from bot.interview.history import AnswerRecord, History
+    from bot.interview import AnswerRecord, History
     from bot.lookup.retrieval import reference_text
 
     if not Path(CHROMIUM).exists():

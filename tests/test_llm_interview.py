@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.interview.history import History
-from bot.interview.engine import FOLLOW_UP_MAX, InterviewConfig, InterviewEngine
+from bot.interview import FOLLOW_UP_MAX, History, InterviewConfig, InterviewEngine
 from bot.llm.roles import LLMRoles
-from tests.support import partial_answers
-from tests.support import openai_roles
+from tests.support import openai_roles, partial_answers
 
 pytestmark = pytest.mark.slow
 
@@ -280,7 +278,7 @@ def llm_app(e5_cli, fake, tmp_path_factory):
 def test_app_streams_llm_lookups_and_shows_the_backend(llm_app, fresh_fake):
     from gradio_client import Client
 
-    from bot import app_views as V
+    from bot.web import views as V
 
     url, ctx = llm_app
     client = Client(url, verbose=False)

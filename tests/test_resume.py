@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TERMS = ["卷积", "池化", "归一化", "正则化", "梯度", "学习率", "激活函数", "损失函数", "注意力", "残差"]
@@ -55,7 +54,6 @@ def snapshot(store: Path) -> dict:
     return {"rows": rows, "chunks": chunks, "pending": pending, "vectors": st.collection.count()}
 
 
-@pytest.mark.slow
 def test_killed_ingest_resumes_without_loss_or_duplicates(tmp_path):
     corpus = make_corpus(tmp_path / "corpus")
     clean = tmp_path / "clean"

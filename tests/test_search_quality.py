@@ -23,7 +23,6 @@ def report(e5_context):
     return evaluate(e5_context.retriever, rows, "test", "e5")
 
 
-@pytest.mark.slow
 def test_eval_set_shape():
     rows = load_rows(ROOT / "evals" / "search_dev.jsonl")
     assert sum(bool(r.expect) for r in rows) >= 50
@@ -67,7 +66,6 @@ def test_search_cli_with_real_model(e5_cli):
                for h in obj["hits"])
 
 
-@pytest.mark.slow
 def test_calibration_file_has_e5_entry():
     cal = load_calibration("e5")
     assert cal.embedder == "e5" and "dev" in cal.fitted_on

@@ -102,9 +102,10 @@ def batch_contrast(grader: Grader, items: list[BatchItem], store=None) -> Contra
 def grade_batch(grader: Grader, items: list[BatchItem], retriever=None,
                 progress: Callable[[str, int, int], None] | None = None) -> Iterator[dict]:
     """Grade every item (against its own references, else the bank through ``retriever``); yields output rows."""
-    contrast = batch_contrast(grader, items, retriever.store if retriever is not None else None)
-    if contrast is not None:
-        grader.set_contrast(contrast)
+    if hasattr(grader, "set_contrast"):  # the baseline grader compares with nothing
+        contrast = batch_contrast(grader, items, retriever.store if retriever is not None else None)
+        if contrast is not None:
+            grader.set_contrast(contrast)
     for i, it in enumerate(items, 1):
         ln = it.line
         refs = ln.references()

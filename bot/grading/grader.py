@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ingest.errors import ModelLoadError
+
 from bot.grading import guards
 from bot.grading.cache import EmbedCache
 from bot.grading.contrast import DEFAULT_CHUNKING, ContrastSet, contrast_features, reference_chunks
@@ -79,6 +81,12 @@ class Grader:
         self.english_shift = getattr(src, "english_shift", 0.0) or ENGLISH_SHIFT_DEFAULT
         center = getattr(src, "center", None)
         self.center = np.asarray(center, dtype=np.float32) if center else None
+        dim = getattr(embedder, "dim", None)
+        if self.center is not None and dim and len(self.center) != dim:
+            raise ModelLoadError(
+                f"the grading model was fitted on {len(self.center)}-dimensional vectors (e5), but the embedder "
+                f"'{getattr(embedder, 'name', '?')}' gives {dim} — set MIANSHI_EMBEDDER=e5, or MIANSHI_GRADER=overlap "
+                f"for the model-free baseline, or refit with `mianshi eval grade --fit`")
         self.contrast: ContrastSet | None = None
         self.contrast_source: object = None  # "caller", or the (store, generation) the bank set came from
         if contrast is not None:

@@ -32,7 +32,8 @@ _BLOCKS = (
     re.compile(r"[（(][^（()）]{2,300}[)）]"), re.compile(r"[\[【［][^\[\]【】［］]{2,300}[\]】］]"),
     re.compile(r"\{[^{}]{2,300}\}"), re.compile(r"<[^<>]{2,300}>"),
 )
-_SENTENCE = re.compile(r"[^。！？!?\n；;]+[。！？!?；;]?|[^.\n]+(?:\.(?!\d)|$)")
+# Sentence ends: CJK and ASCII terminators, and a period before a space (not "0.5" or "e.g.x").
+_SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+")
 # Structural cues: a chat role opening a line, a score-carrying field in JSON / tags / brackets.
 _ROLE = re.compile(r"(?:^|\n)\s*(?:[\[【<(|]\s*)?(?:system|assistant|admin|grader|evaluator|系统|管理员|评分员|考官)"
                    r"(?:\s*(?:消息|提示|message|prompt|note))?\s*[\]】>)|]?\s*[:：]", re.I)
@@ -47,7 +48,7 @@ def segments(text: str) -> list[str]:
         out += [m.group(0) for m in rx.finditer(text)]
     for line in text.splitlines():
         out.append(line)
-        out += [m.group(0) for m in _SENTENCE.finditer(line)]
+        out += _SENTENCE_END.split(line)
     return list(dict.fromkeys(s.strip() for s in out if len(s.strip()) >= 2))
 
 

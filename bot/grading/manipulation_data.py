@@ -141,6 +141,10 @@ def examples(sentences: list[str], n_pos: int = 3000, n_neg: int = 3000, seed: i
             s = rng.choice(pool)
             a = rng.randrange(max(len(s) - 8, 1))
             text = s[a : a + rng.choice([8, 20, 40, 80, 160])]
+        if rng.random() < 0.4:
+            # Ordinary text in the same wrappers (parentheses, code, notes, P.S.): a wrapper alone is no
+            # instruction — "(注意分母要加上 epsilon)" is a remark about the formula.
+            text = _wrap(rng, text)
         texts.append(text)
         labels.append(0)
     return texts, labels

@@ -7,7 +7,7 @@ machine's tests plug in through ``make_grader("overlap", …)``. Not meant to be
 from __future__ import annotations
 
 from bot.grading.choice import choice_score, parse_choice
-from bot.grading.guards import looks_like_dont_know
+from bot.grading.guards import looks_like_dont_know, restates_question
 from bot.grading.points import reference_points
 from bot.grading.text import normalize
 from bot.grading.schema import Grade
@@ -28,13 +28,15 @@ class OverlapGrader:
             want, got = parse_choice(correct or (references[0] if references else "")), parse_choice(answer)
             score = choice_score(want, got)
             return Grade(score=score, level=int(score), feedback="", reference_ids=ids)
-        flags = ["empty"] if not answer.strip() else ["dont_know"] if looks_like_dont_know(answer) else []
+        q = set(self.tokenizer.tokens(question))
+        ans_tokens = self.tokenizer.tokens(answer)
+        ans = set(ans_tokens)
+        flags = (["empty"] if not answer.strip() else ["dont_know"] if looks_like_dont_know(answer)
+                 else ["copy"] if restates_question(question, answer, ans_tokens, q) else [])
         points = [p for r in references for p in reference_points(r, key_points)]
         if flags or not points:
             return Grade(score=0.0, level=0, feedback="", key_points_missed=points, reference_ids=ids,
                          flags=flags)
-        q = set(self.tokenizer.tokens(question))
-        ans = set(self.tokenizer.tokens(answer))
         hits = [p for p in points if (set(self.tokenizer.tokens(p)) - q) & ans]
         score = 5.0 * len(hits) / len(points)
         if cap is not None:

@@ -1,7 +1,10 @@
 """The mock interview: state, question planning, the engine that steps it, and the history it writes."""
 
-from bot.interview.engine import Interview, InterviewConfig, InterviewEngine, Message, Summary
+from bot.interview.engine import InterviewEngine
 from bot.interview.history import AnswerRecord, History, normalize_user
+from bot.interview.planner import usable
+from bot.interview.state import (FOLLOW_UP_MAX, HINT_CAPS, Interview, InterviewConfig, Message, Summary, Turn,
+                                 fmt_score)
 
-__all__ = ["AnswerRecord", "History", "Interview", "InterviewConfig", "InterviewEngine", "Message", "Summary",
-           "normalize_user"]
+__all__ = ["FOLLOW_UP_MAX", "HINT_CAPS", "AnswerRecord", "History", "Interview", "InterviewConfig",
+           "InterviewEngine", "Message", "Summary", "Turn", "fmt_score", "normalize_user", "usable"]

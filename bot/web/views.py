@@ -16,7 +16,7 @@ from pathlib import Path
 from bot.grading.schema import is_weak
 from bot.lookup.ask import AskResult
 from bot.interview.history import QuestionStat, TopicStat, TrendPoint
-from bot.interview.engine import Interview, Message, Summary, fmt_score
+from bot.interview import Interview, Message, Summary, fmt_score
 from bot.texts import TEXT
 from ingest.errors import InputError
 from ingest.read import SUPPORTED_SUFFIXES
