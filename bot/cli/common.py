@@ -75,10 +75,10 @@ def sub_app(help: str) -> typer.Typer:
     return typer.Typer(cls=ErrorGroup, help=help, no_args_is_help=True, rich_markup_mode=None)
 
 
-def context(store: Optional[Path]):
+def context(store: Optional[Path], *, job: str = "query"):
     from bot.context import build_context
 
-    return build_context(store)
+    return build_context(store, job=job)
 
 
 def printable(text: str) -> str:

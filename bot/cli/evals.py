@@ -22,6 +22,8 @@ def eval_search(
     split: str = typer.Option("test", "--split", help="dev | test | all"),
     data: Path = typer.Option(Path("evals/search_dev.jsonl"), "--data", help="lookup eval set (JSONL)"),
     calibrate: bool = typer.Option(False, "--calibrate", help="fit abstention thresholds on the dev split first"),
+    tag: Optional[str] = typer.Option(None, "--tag", help="only rows with this tag (e.g. seed)"),
+    also: list[str] = typer.Option([], "--calibrate-with", help="STORE=DATA: also fit on this bank's dev rows"),
     as_json: bool = JsonOpt,
     store: Optional[Path] = StoreOpt,
 ) -> None:
@@ -36,9 +38,15 @@ def eval_search(
     ctx = context(store)
     rows = search_eval.load_rows(data)
     if calibrate:
-        cal = search_eval.calibrate(ctx.retriever, rows, ctx.embedder.name)
+        extra = []
+        for spec in also:
+            other, sep, other_data = spec.partition("=")
+            if not sep:
+                raise InputError(f"--calibrate-with wants STORE=DATA, got '{spec}'")
+            extra.append((context(Path(other)).retriever, search_eval.load_rows(Path(other_data))))
+        cal = search_eval.calibrate(ctx.retriever, rows, ctx.embedder.name, also=extra)
         note(f"calibrated thresholds written to bot/lookup/calibration.json: {cal.model_dump()}")
-    report = search_eval.evaluate(ctx.retriever, rows, split, ctx.embedder.name)
+    report = search_eval.evaluate(ctx.retriever, rows, split, ctx.embedder.name, tag=tag)
     if as_json:
         emit(report.model_dump())
         return

@@ -84,6 +84,8 @@ def load_sealed(listing: Path = SEALED_LIST, root: Path = Path("."), *,
     mismatch); spent files only with ``include_spent``."""
     out = {}
     for digest, rel in sealed_entries(listing):
+        if not rel.as_posix().startswith("evals/grade/"):
+            continue  # the lookup eval's sealed files are listed here too
         path = root / rel
         if not path.is_file():
             raise InputError(f"sealed file {rel} is missing — restore it from git")

@@ -3,8 +3,10 @@
 Whether the best match is relevant is decided by a small logistic model over
 features of the top candidate (best chunk cosine, question cosine, IDF-weighted
 share of the query's words it contains, BM25). Its parameters come from
-``bot/calibration.json``, written by ``mianshi eval search --calibrate`` from
-the dev split of ``evals/search_dev.jsonl`` (never the test split).
+``bot/lookup/calibration.json``, written by ``mianshi eval search --calibrate`` from
+the dev splits of ``evals/search_dev.jsonl`` on the seed bank and, with
+``--calibrate-with BIG=evals/search_big_dev.jsonl``, of a several-thousand-record bank
+(never a test split).
 """
 
 from __future__ import annotations

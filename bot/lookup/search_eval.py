@@ -55,20 +55,28 @@ def load_rows(path: Path) -> list[SearchRow]:
 
 
 def _matches(c: Candidate, expect: list[str]) -> bool:
-    q = c.record.question
-    return any(e in q for e in expect)
+    """An expectation is a piece of the right record's question, or ``=question`` for the whole of it (for a
+    short question such as "防止过拟合" that many other questions contain). Question text, not record ids,
+    so an eval set survives parser changes that re-key records."""
+    q = c.record.question.strip()
+    return any(q == e[1:].strip() if e.startswith("=") else e in q for e in expect)
 
 
 def _run(retriever: Retriever, rows: list[SearchRow]) -> list[tuple[SearchRow, list[Candidate]]]:
     return [(r, retriever.search(r.query, k=5)) for r in rows]
 
 
+def select(rows: list[SearchRow], split: str, tag: str | None = None) -> list[SearchRow]:
+    """Rows of one split ("all" for both), optionally only those carrying ``tag``."""
+    return [r for r in rows if (split == "all" or r.split == split) and (tag is None or tag in r.tags)]
+
+
 def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: str,
-             cal: Calibration | None = None) -> SearchReport:
+             cal: Calibration | None = None, tag: str | None = None) -> SearchReport:
     from bot.lookup.ask import load_calibration
 
     cal = cal or load_calibration(embedder)
-    rows = [r for r in rows if split == "all" or r.split == split]
+    rows = select(rows, split, tag)
     results = _run(retriever, rows)
     inbank = [(r, c) for r, c in results if r.expect]
     off = [(r, c) for r, c in results if not r.expect]
@@ -96,25 +104,33 @@ def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: 
     )
 
 
-def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION) -> Calibration:
-    """Fit the abstention model on the dev split only: in-bank queries are positives, off-topic negatives.
+def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION,
+              also: list[tuple[Retriever, list[SearchRow]]] = ()) -> Calibration:
+    """Fit the abstention model on dev splits only: in-bank queries are positives, off-topic negatives.
 
-    Class weights are balanced because off-topic queries are the minority but a wrong
-    confident citation costs more than an honest "not in the bank".
+    ``also`` adds the dev rows of other banks (a few-thousand-record bank beside the seed bank), so the
+    decision is fitted on banks of both sizes: with more records the best wrong candidate of an off-topic
+    query scores higher, and a threshold fitted on the seed bank alone would answer it. Class weights are
+    balanced because off-topic queries are the minority but a wrong confident citation costs more than
+    an honest "not in the bank".
     """
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     from bot.lookup.ask import features
 
-    dev = [(r, c[0]) for r, c in _run(retriever, [r for r in rows if r.split == "dev"]) if c]
+    dev = []
+    for ret, rs in [(retriever, rows), *also]:
+        dev += [(r, c[0]) for r, c in _run(ret, [r for r in rs if r.split == "dev"]) if c]
     x = np.array([features(c) for _, c in dev], dtype=float)
     y = np.array([bool(r.expect) for r, _ in dev], dtype=int)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
     model = LogisticRegression(C=1.0, class_weight="balanced").fit((x - mean) / scale, y)
+    banks = 1 + len(also)
     cal = Calibration(mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
                       weights=model.coef_[0].round(6).tolist(), bias=round(float(model.intercept_[0]), 6),
-                      threshold=0.5, embedder=embedder, fitted_on=f"dev split, {len(dev)} queries")
+                      threshold=0.5, embedder=embedder,
+                      fitted_on=f"dev split, {len(dev)} queries over {banks} bank{'s' if banks > 1 else ''}")
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[embedder] = cal.model_dump()
     data.setdefault("default", cal.model_dump())
