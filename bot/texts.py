@@ -196,7 +196,7 @@ UI: dict[str, dict[str, str]] = {
 # --- the Library tab: preview, import, records, edits, removals ------------------------------------------------
 LIBRARY: dict[str, dict[str, str]] = {
     "zh": {
-        "upload": "上传文档（.txt / .md / .html）", "preview": "导入预览", "import": "导入", "cancel": "取消",
+        "upload": "上传文档（.md / .txt / .html / .pdf / .docx）", "preview": "导入预览", "import": "导入", "cancel": "取消",
         "import_log": "导入结果", "sources": "来源文档", "remove_pick": "选择要删除的来源", "remove": "删除来源",
         "confirm_remove": "确认删除", "keep": "取消",
         "col_file": "文件", "col_status": "结果", "col_question": "题目", "col_answer": "答案开头",
@@ -239,7 +239,7 @@ LIBRARY: dict[str, dict[str, str]] = {
         "count_line": "共 {n} 道题",
     },
     "en": {
-        "upload": "Upload documents (.txt / .md / .html)", "preview": "Import preview", "import": "Import",
+        "upload": "Upload documents (.md / .txt / .html / .pdf / .docx)", "preview": "Import preview", "import": "Import",
         "cancel": "Cancel", "import_log": "Import result", "sources": "Sources", "remove_pick": "Source to remove",
         "remove": "Remove source", "confirm_remove": "Yes, remove it", "keep": "Cancel",
         "col_file": "File", "col_status": "Result", "col_question": "Question", "col_answer": "Answer starts",

@@ -309,3 +309,14 @@ def test_grade_with_a_model_fitted_for_another_embedder_says_what_to_do(cli, tmp
     inp.write_text(json.dumps({"question": "Q?", "answer": "A.", "reference": "R."}) + "\n", encoding="utf-8")
     res = cli("grade", "--input", inp)  # the hash embedder with the e5-fitted model
     assert res.exit_code == 1 and "MIANSHI_EMBEDDER=e5" in res.stderr and "internal error" not in res.stderr
+
+
+def test_debug_lets_the_original_error_through(cli):
+    from ingest.errors import NoStoreError
+
+    res = cli("search", "BN")  # no bank yet: one line, exit 1
+    assert res.exit_code == 1 and res.stderr.startswith("错误 error: 没有找到题库 no store at ")
+    with pytest.raises(NoStoreError):
+        cli("--debug", "search", "BN")
+    with pytest.raises(NoStoreError):
+        cli("search", "BN", env={"MIANSHI_DEBUG": "1"})

@@ -11,6 +11,7 @@ from bot.web import libview as LV
 from bot.web import views as V
 from bot.web.chat import LATEX
 from bot.web.services import Services
+from ingest.read import SUPPORTED_SUFFIXES
 
 LANGS = ["中文", "English"]
 # The chat takes the page's height less the header, tabs, answer box and buttons; the answer row stays on screen.
@@ -218,7 +219,7 @@ def _library_tab(ui: Layout, svc: Services) -> None:
         with gr.Row():
             with gr.Column(scale=2, min_width=300, visible=admin) as upload_box:
                 ui.upload = reg(gr.File(label=L["upload"], file_count="multiple",
-                                        file_types=[".txt", ".md", ".html", ".htm"], elem_id="upload"), "upload")
+                                        file_types=list(SUPPORTED_SUFFIXES), elem_id="upload"), "upload")
                 ui.import_log = reg(gr.Textbox(label=L["import_log"], lines=3, interactive=False,
                                                elem_id="import-log"), "import_log")
             with gr.Column(scale=3, min_width=300):
