@@ -106,7 +106,7 @@ def fresh_fake(fake):
 
 
 # Fixtures that load a real model: a test using one must be marked ``slow`` so `-m "not slow"` stays quick.
-MODEL_FIXTURES = {"e5_cli", "e5_context", "local_llm", "roles"}
+MODEL_FIXTURES = {"e5_cli", "e5_context", "local_llm", "roles", "browser"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -114,3 +114,17 @@ def pytest_collection_modifyitems(config, items):
                 if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) and item.get_closest_marker("slow") is None]
     if unmarked:
         raise pytest.UsageError("mark these tests @pytest.mark.slow (they load a real model): " + ", ".join(unmarked))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian chromium through Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support import ARGS, ARTIFACTS, CHROMIUM
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()

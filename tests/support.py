@@ -11,6 +11,11 @@ from typer.testing import CliRunner
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "corpus" / "raw"
 PAGES = ROOT / "tests" / "data" / "pages"
+# Browser tests drive Debian's chromium (no browser download is possible here); `make test` installs it.
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run"]
+ARTIFACTS = ROOT / "tests" / "artifacts"
 class Cli:
     """Runs `mianshi` in-process through Click's runner against one store."""
 
@@ -66,3 +71,16 @@ def openai_roles(fake, **kw):
     s = Settings(llm="openai", llm_base_url=f"{fake.url}/v1", llm_model="fake", llm_timeout=kw.pop("timeout", 5),
                  llm_retries=kw.pop("retries", 1), llm_max_tokens=64)
     return LLMRoles(make_llm(s), **kw)
+
+
+def stop(proc, log=None) -> None:
+    """End a server started by a test: politely, then for sure; close its log."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    if log is not None:
+        log.close()

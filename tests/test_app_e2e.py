@@ -19,14 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT
+from tests.support import ARTIFACTS, CHROMIUM, ROOT, stop
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 VIEWPORT = {"width": 1366, "height": 768}
 XSS = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\"> " + "今天天气很好，我中午想去吃火锅。"
 OFF_TOPIC = "今天天气很好，我中午想去吃火锅，然后下午去公园散步。"
@@ -102,22 +98,7 @@ def server(e5_cli, seeded, tmp_path_factory):
         assert cold is not None, "the app did not come up within 60 s"
         yield {"url": url, "store": store, "cold": cold}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        stop(proc, log)
 
 
 @pytest.fixture(scope="module")

@@ -20,14 +20,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import ROOT, Cli
+from tests.support import ARTIFACTS, CHROMIUM, Cli, ROOT, stop
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
-ARTIFACTS = ROOT / "tests" / "artifacts"
 DESKTOP, PHONE = {"width": 1366, "height": 900}, {"width": 390, "height": 844}
 BANK = ROOT / "tests" / "data" / "chat"
 # A wrong-but-confident and a short complete answer for each open question of the bank, by a word of it.
@@ -94,22 +90,7 @@ def server(bank, tmp_path_factory):
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        stop(proc, log)
 
 
 # --- page helpers ------------------------------------------------------------------------
