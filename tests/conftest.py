@@ -128,3 +128,13 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture
+def history(tmp_path: Path):
+    """An interview history database in a temp directory."""
+    from bot.interview.history import History
+
+    h = History(tmp_path)
+    yield h
+    h.close()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import csv
 import sqlite3
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from bot.interview import HINT_CAPS, History, Interview, InterviewConfig, InterviewEngine, usable
+from bot.interview import HINT_CAPS, Interview, InterviewConfig, InterviewEngine, usable
 from tests.support import partial_answers
 from ingest.errors import InputError
 
@@ -23,13 +22,6 @@ def grader(e5_context):
     from bot.grading.grader import Grader
 
     return Grader(e5_context.embedder, e5_context.tokenizer)
-
-
-@pytest.fixture
-def history(tmp_path: Path) -> History:
-    h = History(tmp_path)
-    yield h
-    h.close()
 
 
 @pytest.fixture

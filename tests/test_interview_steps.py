@@ -28,13 +28,6 @@ def grader(hash_context):
 
 
 @pytest.fixture
-def history(tmp_path: Path):
-    h = History(tmp_path)
-    yield h
-    h.close()
-
-
-@pytest.fixture
 def engine(hash_context, grader, history) -> InterviewEngine:
     return InterviewEngine(hash_context.store, grader, history)
 
