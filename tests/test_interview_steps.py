@@ -242,6 +242,12 @@ def test_summary_averages_main_answers_per_topic_and_lists_the_weakest(engine, p
     assert [t.id for t in s.weakest] == [t.id for t in sorted((t for t in mains if t.score <= 2),
                                                                 key=lambda t: t.score)][:3]
     assert [t.question_id for t in s.weakest] == [ids[2], ids[0]] and s.weakest[0].skipped
+    # The summary message names topics and documents as people read them, never a "path#position".
+    from bot.texts import topic_name
+
+    text = iv.messages[-1].text
+    assert all(topic_name(p.topic, "zh") in text for p in s.per_topic)
+    assert "#" not in text and "corpus/raw" not in text
 
 
 def test_each_turn_is_saved_once_even_when_a_step_is_submitted_twice(engine, history):

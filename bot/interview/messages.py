@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.grading.schema import ZERO_FLAGS, Grade
 from bot.interview.state import Card, Interview, Message, Source, Summary, fmt_score, short
-from bot.texts import FLAG_TEXT, GRADE_TEXT, LEVEL_NAMES
+from bot.texts import FLAG_TEXT, GRADE_TEXT, LEVEL_NAMES, topic_name
 from ingest.schema import Record
 
 
@@ -97,14 +97,26 @@ def shown_feedback(iv: Interview, feedback: str, shown: str | None, missed: list
     return text
 
 
+def _where(rec: Record | None) -> str:
+    """" — document title (or its relative path)" for a summary line; never a server path."""
+    src = source_of(rec) if rec is not None else None
+    label = src and (src.title or src.path)
+    return f" — {label}" if label else ""
+
+
 def summary(iv: Interview, s: Summary) -> Message:
     if not s.answered:
         text = iv.t("nothing")
     else:
         lines = [iv.t("summary", answered=s.answered, total=s.total, avg=fmt_score(s.average))]
-        lines.append(iv.t("topics_line") + " " + "，".join(f"{p.topic} {fmt_score(p.average)}" for p in s.per_topic))
+        lang = iv.config.lang
+        sep = "，" if lang == "zh" else ", "
+        lines.append(iv.t("topics_line") + " " + sep.join(
+            f"{topic_name(p.topic, lang)} {fmt_score(p.average)}" for p in s.per_topic))
         if s.weakest:
+            records = {r.id: r for r in iv.questions}
             lines.append(iv.t("weakest") + "\n" + "\n".join(
-                f"- {short(t.question, 50)} ({fmt_score(t.score)}/5) — {t.source}" for t in s.weakest))
+                f"- {short(t.question, 50)} ({fmt_score(t.score)}/5){_where(records.get(t.question_id))}"
+                for t in s.weakest))
         text = "\n\n".join(lines)
     return Message(role="assistant", kind="summary", title=iv.t("done"), text=text)
