@@ -122,4 +122,4 @@ def test_big_bank_eval_sets_are_well_formed_and_test_is_sealed():
     assert all(e.strip("= ") for r in dev + test for e in r.expect)
     digest = hashlib.sha256((ROOT / "evals" / "search_big_test.jsonl").read_bytes()).hexdigest()
     sealed = (ROOT / "evals" / "SEALED").read_text(encoding="utf-8").split()
-    assert sealed[sealed.index("evals/search_big_test.jsonl") - 1] == digest
+    assert sealed[sealed.index("evals/search_big_test.jsonl") + 1] == digest

@@ -70,10 +70,11 @@ def load_rows(directory: Path = EVAL_DIR) -> list[GradeRow]:
 
 
 def sealed_entries(listing: Path = SEALED_LIST) -> list[tuple[str, Path]]:
+    """(sha256, path) for each ``<path>  <sha256>`` line of evals/SEALED."""
     out = []
     for line in listing.read_text(encoding="utf-8").splitlines():
         if line.strip() and not line.startswith("#"):
-            digest, path = line.split(None, 1)
+            path, digest = line.rsplit(None, 1)
             out.append((digest, Path(path.strip())))
     return out
 
