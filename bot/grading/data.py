@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import ConfigDict, Field
 
-from bot.errors import BadInputLine
+from bot.jsonl import read_models
 from ingest.errors import InputError
 from ingest.schema import Strict
 
@@ -48,16 +48,7 @@ class GradeRow(Strict):
 
 
 def read_rows(path: Path) -> list[GradeRow]:
-    if not path.is_file():
-        raise InputError(f"找不到评测集 no eval file {path} — see evals/grade/README.md")
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(GradeRow.model_validate_json(line))
-            except ValueError as exc:
-                raise BadInputLine(n, f"{path.name}: {str(exc).splitlines()[0]}") from None
-    return rows
+    return read_models(path, GradeRow, missing=f"找不到评测集 no eval file {path} — see evals/grade/README.md")
 
 
 def load(names: tuple[str, ...], directory: Path = EVAL_DIR) -> list[GradeRow]:

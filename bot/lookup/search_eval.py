@@ -9,8 +9,7 @@ from pydantic import Field
 
 from bot.lookup.ask import CALIBRATION, Calibration, is_relevant
 from bot.lookup.retrieval import Candidate, Retriever
-from ingest.errors import InputError
-from bot.errors import BadInputLine
+from bot.jsonl import read_models
 from ingest.schema import Strict
 
 
@@ -42,16 +41,7 @@ class SearchReport(Strict):
 
 
 def load_rows(path: Path) -> list[SearchRow]:
-    if not path.exists():
-        raise InputError(f"找不到评测集 no eval set at {path}")
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(SearchRow.model_validate_json(line))
-            except ValueError as exc:
-                raise BadInputLine(n, str(exc).splitlines()[0]) from None
-    return rows
+    return read_models(path, SearchRow, missing=f"找不到评测集 no eval set at {path} — give one with --data")
 
 
 def _matches(c: Candidate, expect: list[str]) -> bool:
