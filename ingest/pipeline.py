@@ -25,6 +25,7 @@ from ingest.keypoints import key_points
 from ingest.read import SUPPORTED_SUFFIXES, _show, read_bytes
 from ingest.schema import IngestSummary, ParsedDocument, SkippedFile
 from ingest.store import Store
+from ingest.tokens import ensure_tokens, token_text
 from ingest.topics import tag_topics
 
 # progress(stage, done, total): the CLI and the app draw bars from it; library code never prints.
@@ -216,7 +217,7 @@ class Ingestor:
             question, answers = edit.question, [edit.answer] if edit.answer.strip() else []
         option_text = " ".join(f"{k}. {v}" for k, v in options.items())
         points = [] if kind == "passage" else [p for a in answers for p in key_points(a)][:16]
-        tokens = self.tokenizer.tokens(" ".join([question, question, option_text, *answers]))
+        tokens = self.tokenizer.tokens(token_text(question, options, answers))
         db.execute(
             "UPDATE records SET question=?, kind=?, options=?, correct=?, topics=?, key_points=?, tokens=? WHERE id=?",
             (question, kind, json.dumps(options, ensure_ascii=False), correct,
@@ -339,6 +340,7 @@ def ingest_paths(
     """Ingest files into an open store. Files that cannot be read are skipped with a reason."""
     files, skipped = discover(paths)
     rel = relative_names(paths, files)
+    ensure_tokens(store, tokenizer)  # records kept from earlier runs share the glossary of the new ones
     summary = IngestSummary(skipped=skipped)
     ing = Ingestor(store, tokenizer, max_bytes=max_bytes, chunk_chars=chunk_chars, chunk_overlap=chunk_overlap)
     changed = False

@@ -31,6 +31,7 @@ import numpy as np
 from ingest.errors import ChromaUnavailableError, NoStoreError, StoreMismatchError, StoreVersionError
 from ingest.curation import SCHEMA as CURATION_SCHEMA, CurationTables
 from ingest.schema import Answer, Chunk, Record
+from ingest.tokens import TokenTables
 
 SCHEMA_VERSION = 3
 DB_NAME = "records.sqlite"
@@ -82,7 +83,7 @@ MIGRATIONS: dict[int, str] = {
 }
 
 
-class Store(CurationTables):
+class Store(CurationTables, TokenTables):
     """Open a store directory. ``create=False`` refuses a missing store with a helpful error."""
 
     def __init__(self, path: Path, embedder=None, *, create: bool = False, chroma_url: str | None = None):
@@ -275,20 +276,6 @@ class Store(CurationTables):
         ids = self.record_ids(include_passages=include_passages)
         for i in range(0, len(ids), batch):
             yield from self.get_records(ids[i : i + batch])
-
-    def all_tokens(self) -> tuple[list[str], list[list[str]]]:
-        ids, toks = [], []
-        for rid, tokens in self.db.execute("SELECT id, tokens FROM records ORDER BY id"):
-            ids.append(rid)
-            toks.append(json.loads(tokens))
-        return ids, toks
-
-    def tokens_for(self, ids: list[str]) -> dict[str, set[str]]:
-        if not ids:
-            return {}
-        marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT id, tokens FROM records WHERE id IN ({marks})", ids)
-        return {rid: set(json.loads(t)) for rid, t in rows}
 
     def sources(self) -> list[dict]:
         rows = self.db.execute(

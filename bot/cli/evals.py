@@ -55,15 +55,18 @@ def eval_search(
 
 def eval_grade(
     fit: bool = typer.Option(False, "--fit", help="refit the manipulation classifier and the scorer first "
-                                                   "(writes bot/grading/*_model.json; reads train rows only)"),
-    sealed: bool = typer.Option(False, "--sealed", help="evaluate on the sealed split (hash-checked; once, at the end)"),
+                                                   "(writes bot/grading/*_model.json; never reads the sealed split)"),
+    sealed: bool = typer.Option(False, "--sealed", help="evaluate on the current sealed split (hash-checked; once, "
+                                                        "at the end)"),
     store: Optional[Path] = typer.Option(None, "--store", help="bank for synthetic rows, contrast and latency"),
     cache: Optional[Path] = typer.Option(None, "--cache", help="on-disk vector cache (.npz) for repeated runs"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Agreement of the grader with human labels: QWK, Spearman, Pearson, MAE, confusion, per answer kind.
 
-    Dev rows and public sets (zero-shot) by default; writes evals/reports/grade-dev.md (or grade-sealed.md).
+    By default every hand-labelled file out-of-fold (a model fitted without the row's question) and every
+    public set cross-domain (a model fitted without that set); writes evals/reports/grade-dev.md. With
+    --sealed, the current sealed split once (evals/reports/grade-sealed.md).
 
     Example: mianshi eval grade --fit
     """
@@ -78,7 +81,7 @@ def eval_grade(
         note(f"fitted on {info['rows']} rows: CV {info['cv']}")
     with Bars() as bars:
         text, summary = runs.evaluate_all(emb, ctx.tokenizer, ctx.store, ctx.retriever, chunking, sealed=sealed,
-                                          progress=bars)
+                                          progress=bars, log=note)
     path = report.write("sealed" if sealed else "dev", [f"# Grading eval ({'sealed' if sealed else 'dev'})\n", text])
     if as_json:
         emit(summary)

@@ -24,6 +24,9 @@ DEV_FILES = ("dev/dev_zh.jsonl", "dev/dev_zh2.jsonl")
 SPENT_SEALED = frozenset({"evals/grade/sealed/zh_new.jsonl", "evals/grade/sealed/scientsbank_ud.jsonl",
                           "evals/grade/sealed/sr_zh.jsonl"})
 PUBLIC_FILES = ("public/le.jsonl", "public/semeval2013_beetle.jsonl", "public/semeval2013_scientsbank.jsonl")
+# Spent sealed files that are training data now: hand-written answers, and two public sets.
+SPENT_HAND = ("sealed/zh_new.jsonl",)
+SPENT_PUBLIC = ("sealed/sr_zh.jsonl", "sealed/scientsbank_ud.jsonl")
 
 
 class GradeRow(Strict):
@@ -60,6 +63,18 @@ def load_rows(directory: Path = EVAL_DIR) -> list[GradeRow]:
     return load(TRAIN_FILES, directory)
 
 
+def hand_sets() -> dict[str, list[GradeRow]]:
+    """Every hand-labelled file the scorer may fit on, by name: the older rows, both dev files and the spent
+    sealed split (its numbers were seen once; it is training data now, never a test split)."""
+    names = (*TRAIN_FILES, *DEV_FILES, *SPENT_HAND)
+    return {Path(n).stem: read_rows(EVAL_DIR / n) for n in names}
+
+
+def public_sets() -> dict[str, list[GradeRow]]:
+    """The public human-scored sets the scorer may fit on, by name (the held-out ones are never converted)."""
+    return {Path(n).stem: read_rows(EVAL_DIR / n) for n in (*PUBLIC_FILES, *SPENT_PUBLIC)}
+
+
 def sealed_entries(listing: Path = SEALED_LIST) -> list[tuple[str, Path]]:
     """(sha256, path) for each ``<path>  <sha256>`` line of evals/SEALED."""
     out = []
@@ -87,3 +102,14 @@ def load_sealed(listing: Path = SEALED_LIST, root: Path = Path("."), *,
         if include_spent or rel.as_posix() not in SPENT_SEALED:
             out[rel.name] = read_rows(path)
     return out
+
+
+def current_sealed(listing: Path = SEALED_LIST, root: Path = Path(".")) -> tuple[str, list[GradeRow]]:
+    """The one grading split the next final run reads: the oldest unspent one in evals/SEALED (the newer ones
+    wait for later iterations). Every listed file is hash-checked first."""
+    unspent = load_sealed(listing, root)
+    if not unspent:
+        raise InputError("no unspent sealed grading split in evals/SEALED — write a fresh one first "
+                         "(see evals/grade/README.md)")
+    name = next(iter(unspent))
+    return name, unspent[name]

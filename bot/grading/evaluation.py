@@ -46,11 +46,9 @@ def bank_records(store) -> list[tuple[str, str, list[str], list[str]]]:
     return out
 
 
-def training_rows(hand: list[GradeRow], records, seed: int = 0, per_kind: int = 3) -> list[TrainRow]:
-    rows = [TrainRow(r.question, r.reference, r.answer, r.label, r.question, "hand") for r in hand if not r.is_choice]
-    rows += [TrainRow(s.question, s.reference, s.answer, s.label, s.group, f"synthetic:{s.kind}")
-             for s in generate(records, seed=seed, per_kind=per_kind)]
-    return rows
+def synthetic_rows(records, seed: int = 0, per_kind: int = 3) -> list[TrainRow]:
+    return [TrainRow(s.question, s.reference, s.answer, s.label, s.group, f"synthetic:{s.kind}", "synthetic")
+            for s in generate(records, seed=seed, per_kind=per_kind)]
 
 
 def sample(rows: list[GradeRow], n: int = PUBLIC_SAMPLE, seed: int = 0) -> list[GradeRow]:

@@ -1,8 +1,8 @@
 """Fit the scorer and the manipulation classifier; write grader_model.json and manipulation_model.json.
 
-Training rows: the older hand-labelled rows plus synthetic rows generated from the bank (``bot.grading.synth``).
-Model choice (C) by grouped CV — a question's answers never straddle a fold. Dev, public and sealed rows are
-never read here.
+Training rows: every hand-labelled file, a sample of each public set and synthetic rows generated from the bank
+(``bot.grading.synth``); ``bot.grading.runs`` assembles them. Model choice (C) by grouped CV — a question's answers
+never straddle a fold. The unspent sealed splits are never read here.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 # Synthetic rows are many and lexically easy (key points joined verbatim): hand-labelled answers, whose wording
 # differs from the reference, weigh more so paraphrases are not judged by word overlap.
 HAND_WEIGHT = 3.0
+# Public sets: other domains and, for SemEval, 2-way labels (0 or 5): useful signal, weaker than ours.
+PUBLIC_WEIGHT = 1.0
 FOLDS = 5
 
 
@@ -36,7 +38,8 @@ class TrainRow:
     answer: str
     label: int
     group: str
-    source: str  # "hand" or "synthetic:<kind>"
+    source: str  # "hand", "public:<set>" or "synthetic:<kind>"
+    dataset: str = ""  # the file the row comes from (cross-domain runs leave one out)
 
 
 class Unfitted:
@@ -78,16 +81,26 @@ def offtopic_threshold(inspected, shift: float) -> float:
     return best_t
 
 
-def _fit_one(x, y, groups, names, weights, c_grid=C_GRID, log=None):
+def _weights(sources: list[str]) -> np.ndarray:
+    return np.asarray([HAND_WEIGHT if s == "hand" else PUBLIC_WEIGHT if s.startswith("public:") else 1.0
+                       for s in sources])
+
+
+def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
+    """Multinomial logistic regression + isotonic map; C by grouped CV, judged on the ``select`` rows (the
+    hand-labelled ones: public 2-way labels and synthetic rows are training signal, not the target)."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     xs = (x - mean) / scale
-    splits = list(GroupKFold(n_splits=FOLDS).split(xs, y, groups))
+    splits = list(GroupKFold(n_splits=FOLDS).split(xs, y, groups)) if len(c_grid) > 1 else []
     best = None
     for c in c_grid:
+        if not splits:
+            best = ({}, c, None)
+            break
         e = np.zeros(len(y))
         for tr, te in splits:
             m = LogisticRegression(C=c, max_iter=3000).fit(xs[tr], y[tr], sample_weight=weights[tr])
@@ -95,51 +108,90 @@ def _fit_one(x, y, groups, names, weights, c_grid=C_GRID, log=None):
         pred = np.zeros(len(y))
         for tr, te in splits:
             pred[te] = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e[tr], y[tr]).predict(e[te])
-        m_ = metrics(y, pred)
+        m_ = metrics(y[select], pred[select])
         if log:
-            log(f"  C={c}: CV qwk {m_['qwk']:.3f} spearman {m_['spearman']:.3f} mae {m_['mae']:.3f}")
+            log(f"  C={c}: CV (hand rows) qwk {m_['qwk']:.3f} spearman {m_['spearman']:.3f} mae {m_['mae']:.3f}")
         if best is None or (m_["qwk"], -m_["mae"]) > (best[0]["qwk"], -best[0]["mae"]):
             best = (m_, c, e)
     m_, c, e = best
     model = LogisticRegression(C=c, max_iter=3000).fit(xs, y, sample_weight=weights)
-    iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e, y)
+    if e is None:  # a fixed C (inside a CV fold): in-sample expectations
+        e = model.predict_proba(xs) @ model.classes_.astype(float)
+    # The isotonic map is fitted on the hand rows only (out-of-fold expectations when C was searched): it sets
+    # the score scale the rubric means.
+    iso = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e[select], y[select], weights[select])
     return dict(features=list(names), mean=mean.tolist(), scale=scale.tolist(), kind="multinomial",
                 classes=[int(k) for k in model.classes_], coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
                 iso_x=[float(v) for v in iso.X_thresholds_], iso_y=[float(v) for v in iso.y_thresholds_], C=c,
                 cv={k: round(float(v), 4) for k, v in m_.items()})
 
 
-def fit(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, str]], path: Path = MODEL_PATH,
-        log=None) -> ModelParams:
-    log = log or (lambda *a: None)
-    center = train_center(grader, rows)
-    grader.center = np.asarray(center, dtype=np.float32)
+@dataclass
+class Inspected:
+    """A training row with its features and guard flags (features are None when an early guard fired)."""
+
+    row: TrainRow
+    features: object
+    flags: list[str]
+
+
+def inspect_rows(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, str]],
+                 log=None) -> list[Inspected]:
+    """Features of every row once (the centre and the contrast set are set on ``grader`` first)."""
+    grader.center = np.asarray(train_center(grader, rows), dtype=np.float32)
     grader.set_contrast(contrast_pairs)
-    inspected = []
+    out = []
     for i, r in enumerate(rows):
-        inspected.append((r, *grader.inspect(r.question, r.answer, r.reference)))
+        out.append(Inspected(r, *grader.inspect(r.question, r.answer, r.reference)))
         if log and (i + 1) % 500 == 0:
             log(f"features {i + 1}/{len(rows)}")
-    shift = english_shift(inspected)
-    offtopic = offtopic_threshold(inspected, shift)
-    usable = [(r, f) for r, f, flags in inspected if f is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(flags)
-              and relevance(f, shift) >= offtopic]
-    y = np.asarray([r.label for r, _ in usable])
-    groups = np.asarray([r.group for r, _ in usable])
-    weights = np.asarray([HAND_WEIGHT if r.source == "hand" else 1.0 for r, _ in usable])
-    log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f}; {len(usable)} of {len(rows)} rows unguarded")
+    return out
+
+
+def fit_inspected(inspected: list[Inspected], center: list[float], c: tuple[float, float] | None = None,
+                  log=None) -> ModelParams:
+    """The two models (with and without contrast features) from inspected rows. ``c`` fixes their C values
+    (cross-validation folds reuse the choice made on all rows) instead of searching C_GRID."""
+    log = log or (lambda *a: None)
+    triples = [(x.row, x.features, x.flags) for x in inspected]
+    shift = english_shift(triples)
+    offtopic = offtopic_threshold(triples, shift)
+    usable = [x for x in inspected if x.features is not None and not (ZERO_FLAGS | CAP1_FLAGS) & set(x.flags)
+              and relevance(x.features, shift) >= offtopic]
+    y = np.asarray([x.row.label for x in usable])
+    groups = np.asarray([x.row.group for x in usable])
+    sources = [x.row.source for x in usable]
+    weights = _weights(sources)
+    select = np.asarray([s == "hand" for s in sources])
+    log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f}; {len(usable)} of {len(inspected)} rows unguarded")
     log("model with contrast features:")
-    main = _fit_one(np.asarray([f.vector(FEATURE_NAMES) for _, f in usable]), y, groups, FEATURE_NAMES, weights, log=log)
+    main = _fit_one(np.asarray([x.features.vector(FEATURE_NAMES) for x in usable]), y, groups, FEATURE_NAMES,
+                    weights, select, c_grid=(c[0],) if c else C_GRID, log=log)
     log("fallback (no contrast set):")
-    fb = _fit_one(np.asarray([f.vector(BASE_FEATURES) for _, f in usable]), y, groups, BASE_FEATURES, weights, log=log)
-    n_syn = sum(1 for r in rows if r.source != "hand")
-    trained_on = f"{len(usable)} unguarded rows of {len(rows)} ({len(rows) - n_syn} hand-labelled, {n_syn} synthetic)"
-    params = ModelParams(**main, offtopic=offtopic, english_shift=shift, center=center, trained_on=trained_on,
-                         fallback=ModelParams(**fb, offtopic=offtopic, english_shift=shift, trained_on=trained_on))
-    path.write_text(json.dumps(params.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    fb = _fit_one(np.asarray([x.features.vector(BASE_FEATURES) for x in usable]), y, groups, BASE_FEATURES,
+                  weights, select, c_grid=(c[1],) if c else C_GRID, log=log)
+    counts = {k: sum(1 for x in inspected if x.row.source.split(":")[0] == k) for k in ("hand", "public", "synthetic")}
+    trained_on = (f"{len(usable)} unguarded rows of {len(inspected)} ({counts['hand']} hand-labelled, "
+                  f"{counts['public']} public, {counts['synthetic']} synthetic)")
+    return ModelParams(**main, offtopic=offtopic, english_shift=shift, center=center, trained_on=trained_on,
+                       fallback=ModelParams(**fb, offtopic=offtopic, english_shift=shift, trained_on=trained_on))
+
+
+def use(grader: Grader, params: ModelParams) -> None:
     grader.scorer = LinearOrdinalScorer(params)
-    grader.offtopic, grader.english_shift = offtopic, shift
-    return params
+    grader.offtopic, grader.english_shift = params.offtopic, params.english_shift
+    grader.center = np.asarray(params.center, dtype=np.float32) if params.center else None
+
+
+def fit(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, str]], path: Path | None = MODEL_PATH,
+        log=None) -> tuple[ModelParams, list[Inspected]]:
+    """Fit on ``rows``, write the model to ``path`` (unless None) and put it in ``grader``."""
+    inspected = inspect_rows(grader, rows, contrast_pairs, log)
+    params = fit_inspected(inspected, [round(float(v), 6) for v in grader.center], log=log)
+    if path is not None:
+        path.write_text(json.dumps(params.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    use(grader, params)
+    return params, inspected
 
 
 def fit_manipulation(sentences: list[str], path: Path = manipulation.MODEL_PATH, seed: int = 0,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass
 
-from bot.grading import data, evaluation, fitting, report
+from bot.grading import crossval, data, evaluation, fitting, report
 from bot.grading.cache import DiskCachedEmbedder
 from bot.grading.grader import Grader
 from ingest.chunk import split_sentences
@@ -17,50 +17,92 @@ def _pairs(records, rows) -> list[tuple[str, str]]:
                                                                      if not r.is_choice]))
 
 
+PUBLIC_TRAIN = 400  # rows per public set in the training mix (seeded sample)
+
+
+@dataclass
+class TrainingData:
+    records: list
+    hand: dict[str, list]  # file stem → rows
+    public: dict[str, list]
+    rows: list[fitting.TrainRow]
+    pairs: list[tuple[str, str]]
+
+
+def training_data(store) -> TrainingData:
+    """Every labelled file, a sample of each public set and the bank's synthetic rows: what ``fit`` trains on."""
+    records = evaluation.bank_records(store)
+    hand, public = data.hand_sets(), data.public_sets()
+    rows = [fitting.TrainRow(r.question, r.reference, r.answer, r.label, r.question, "hand", name)
+            for name, rs in hand.items() for r in rs if not r.is_choice]
+    for name, rs in public.items():
+        rows += [fitting.TrainRow(r.question, r.reference, r.answer, r.label, f"{name}:{r.question}",
+                                  f"public:{name}", name) for r in evaluation.sample(rs, PUBLIC_TRAIN)]
+    rows += evaluation.synthetic_rows(records, per_kind=PER_KIND)
+    all_hand = [r for rs in hand.values() for r in rs]
+    return TrainingData(records, hand, public, rows, _pairs(records, all_hand))
+
+
 def fit_all(embedder, tokenizer, store, chunking, log=None) -> dict:
-    """Manipulation classifier on generated examples, then the scorer on hand rows + synthetic bank rows."""
-    records = evaluation.bank_records(store)
-    hand = data.load_rows()
-    sentences = [s for _, ref, _, _ in records for s in split_sentences(ref)] + [q for q, *_ in records]
-    sentences += [r.answer for r in hand if "adversarial" not in r.tags and not r.is_choice]
-    for f in data.PUBLIC_FILES:  # ordinary student answers in zh and en (public train/dev data) as negatives
-        pub = data.load((f,))
-        sentences += list(dict.fromkeys(r.answer for r in pub))[:1200] + list(dict.fromkeys(r.reference for r in pub))[:200]
+    """Manipulation classifier on generated examples, then the scorer on the training mix."""
+    td = training_data(store)
+    sentences = [s for _, ref, _, _ in td.records for s in split_sentences(ref)] + [q for q, *_ in td.records]
+    sentences += [r.answer for rs in td.hand.values() for r in rs if "adversarial" not in r.tags and not r.is_choice]
+    for rs in td.public.values():  # ordinary student answers in zh and en as negatives
+        sentences += list(dict.fromkeys(r.answer for r in rs))[:1200] + list(dict.fromkeys(r.reference for r in rs))[:200]
     man = fitting.fit_manipulation(sentences, log=log)
-    rows = evaluation.training_rows(hand, records, per_kind=PER_KIND)
     g = Grader(embedder, tokenizer, scorer=fitting.Unfitted(), chunking=chunking)
-    params = fitting.fit(g, rows, _pairs(records, hand), log=log)
-    return {"rows": len(rows), "cv": params.cv, "manipulation_heldout": man["heldout_generated_accuracy"]}
+    params, _ = fitting.fit(g, td.rows, td.pairs, log=log)
+    return {"rows": len(td.rows), "cv": params.cv, "manipulation_heldout": man["heldout_generated_accuracy"]}
 
 
-def evaluate_all(embedder, tokenizer, store, retriever, chunking, *, sealed: bool = False, progress=None) -> tuple[str, dict]:
-    """Dev (hand-labelled zh/en), public sets zero-shot (references given), bank-path latency; with ``sealed``
-    the sealed split instead (hash-checked; run once, at the end)."""
-    records = evaluation.bank_records(store)
-    hand = data.load_rows()
+def _section(sections, summary, name, scored, times) -> evaluation.GradeReport:
+    rep = evaluation.report(name, scored, times)
+    sections.append(report.format_report(rep))
+    summary[name] = {k: getattr(rep, k) for k in ("n", "qwk", "spearman", "pearson", "mae", "adversarial_max")}
+    return rep
+
+
+def _latency(sections, summary, name, embedder, tokenizer, chunking, retriever, rows) -> None:
+    p50, p95 = evaluation.bank_latency(Grader(embedder, tokenizer, chunking=chunking), retriever,
+                                       [r for r in rows if not r.is_choice][:60])
+    summary[f"{name} bank path ms"] = {"p50": p50, "p95": p95}
+    sections.append(f"- bank path (no reference given, question looked up): p50 {p50:.0f} ms, p95 {p95:.0f} ms\n")
+
+
+def evaluate_all(embedder, tokenizer, store, retriever, chunking, *, sealed: bool = False, progress=None,
+                 log=None) -> tuple[str, dict]:
+    """Without ``sealed``: every hand-labelled file out-of-fold (grouped by question) and every public set
+    cross-domain (a model fitted without it), through the whole grader; bank-path latency. With ``sealed``:
+    the current sealed split, graded by the shipped model (hash-checked; run once, at the end)."""
+    td = training_data(store)
     g = Grader(embedder, tokenizer, chunking=chunking)
-    sets: list[tuple[str, list]] = []
-    if sealed:
-        for name, rows in data.load_sealed().items():
-            sets.append((f"sealed {name}", rows if len(rows) <= 1000 else evaluation.sample(rows, 1000)))
-    else:
-        sets.append(("dev_zh", data.load(data.DEV_FILES)))
-        for f in data.PUBLIC_FILES:
-            sets.append((f"{Path(f).stem} (zero-shot, sample)", evaluation.sample(data.load((f,)))))
     sections, summary = [], {}
-    for name, rows in sets:
-        g.set_contrast(_pairs(records, hand + rows))
+    if sealed:
+        name, rows = data.current_sealed()
+        g.set_contrast(_pairs(td.records, [r for rs in td.hand.values() for r in rs] + rows))
         scored, times = evaluation.grade_rows(g, rows, progress)
-        rep = evaluation.report(name, scored, times)
-        sections.append(report.format_report(rep))
-        summary[name] = {k: getattr(rep, k) for k in ("n", "qwk", "spearman", "pearson", "mae", "adversarial_max")}
-        if "dev" in name or "zh_" in name:
-            tag = "sealed" if sealed else "dev"
-            p50, p95 = evaluation.bank_latency(Grader(embedder, tokenizer, chunking=chunking), retriever,
-                                               [r for r in rows if not r.is_choice][:60])
-            summary[f"{name} bank path ms"] = {"p50": p50, "p95": p95}
-            sections.append(f"- bank path (no reference given, question looked up): p50 {p50:.0f} ms, p95 {p95:.0f} ms\n")
-            report.plot(scored, report.REPORT_DIR / f"grade-{tag}.png", f"{name}: QWK {rep.qwk:.2f}")
+        rep = _section(sections, summary, f"sealed {name}", scored, times)
+        _latency(sections, summary, f"sealed {name}", embedder, tokenizer, chunking, retriever, rows)
+        report.plot(scored, report.REPORT_DIR / "grade-sealed.png", f"sealed {name}: QWK {rep.qwk:.2f}")
+    else:
+        params = g.scorer.params
+        inspected = fitting.inspect_rows(g, td.rows, td.pairs, log)
+        fitting.use(g, params)
+        oof = crossval.out_of_fold(g, inspected, td.hand, params, progress=progress)
+        every = [], []
+        for name, (scored, times) in oof.items():
+            _section(sections, summary, f"{name} (out-of-fold)", scored, times)
+            every[0].extend(scored)
+            every[1].extend(times)
+        rep = _section(sections, summary, "all hand-labelled rows (out-of-fold)", *every)
+        report.plot(every[0], report.REPORT_DIR / "grade-dev.png", f"hand rows, out-of-fold: QWK {rep.qwk:.2f}")
+        _latency(sections, summary, "hand rows", embedder, tokenizer, chunking, retriever,
+                 [r for rs in td.hand.values() for r in rs])
+        for name, rows in td.public.items():
+            g.set_contrast(_pairs(td.records, rows))
+            scored, times = crossval.cross_domain(g, inspected, name, evaluation.sample(rows), params, progress)
+            _section(sections, summary, f"{name} (cross-domain: fitted without it, sample)", scored, times)
     if isinstance(embedder, DiskCachedEmbedder):
         embedder.save()
     return "\n".join(sections), summary

@@ -54,7 +54,9 @@ class DenseIndex:
             return self.store.query_vectors(vector, n)
         if not len(self._ids):
             return []
-        sims = self._vecs @ np.asarray(vector, dtype=np.float32)
+        # einsum, not BLAS: OpenBLAS wakes its threads for a matrix-vector product, and on the query path
+        # (right after the encoder's threads) that cost ~3 ms on a 13k-chunk bank against 0.8 ms here.
+        sims = np.einsum("ij,j->i", self._vecs, np.asarray(vector, dtype=np.float32))
         n = min(n, len(sims))
         idx = np.argpartition(-sims, n - 1)[:n]
         idx = idx[np.argsort(-sims[idx])]

@@ -16,6 +16,7 @@ from bot.lookup.dense import DenseIndex
 from ingest import lexical
 from ingest.schema import Hit, Record
 from ingest.store import Store
+from ingest.tokens import ensure_tokens
 
 RRF_K = 60
 # A Latin token with a capital after its first letter or a digit: GBDT, XGBoost, LoRA, YOLOv3, ResNet50.
@@ -68,9 +69,14 @@ class Retriever:
         self._roles: dict[str, str] | None = None
         self._generation = -1
         self._pool = None
+        self._tokens_checked = False
         self.dense = DenseIndex(store)
 
     def _refresh(self) -> None:
+        if not self._tokens_checked:
+            # A store built under an older glossary gets its tokens re-made once, before BM25 loads them.
+            ensure_tokens(self.store, self.tokenizer)
+            self._tokens_checked = True
         gen = self.store.generation
         if gen != self._generation:
             self._lex = lexical.load(self.store)
@@ -96,10 +102,15 @@ class Retriever:
         depth = max(30, 6 * k)
         pending = self._encode_async(query)
         try:
-            lex = self.lex
+            self._refresh()
+            lex = self._lex
             qtokens = self.tokenizer.tokens(query)
             lex_hits = lex.top(qtokens, depth)
-            unknown = self._unknown_names(query)
+            unknown = self._unknown_names(query, lex)
+            # While the encode runs: fetch the lexical leaders, most of which end up in the fused top too.
+            likely = [rid for rid, _ in lex_hits[: k * 3]]
+            records = {r.id: r for r in self.store.get_records(likely)}
+            rtokens = self.store.tokens_for(likely)
         finally:
             vec = pending.result()[0]
         dense_best: dict[str, float] = {}
@@ -122,10 +133,12 @@ class Retriever:
             for rank, rid in enumerate(ranking if w else ()):
                 fused[rid] = fused.get(rid, 0.0) + w / (RRF_K + rank + 1)
         top = sorted(fused, key=fused.get, reverse=True)
-        records = {r.id: r for r in self.store.get_records(top[: k * 3])}
+        rest = [rid for rid in top[: k * 3] if rid not in records]
+        if rest:
+            records.update({r.id: r for r in self.store.get_records(rest)})
+            rtokens.update(self.store.tokens_for(rest))
         lex_score = dict(lex_hits)
         qset = set(qtokens)
-        rtokens = self.store.tokens_for(list(records))
         out: list[Candidate] = []
         for rid in top:
             rec = records.get(rid)
@@ -138,7 +151,7 @@ class Retriever:
                     dense=dense_best.get(rid, 0.0),
                     question_dense=qdense_best.get(rid, 0.0),
                     bm25=lex_score.get(rid, 0.0),
-                    coverage=self._coverage(qset, rtokens.get(rid, set())),
+                    coverage=self._coverage(qset, rtokens.get(rid, set()), lex),
                     missing_idf=max((lex.idf(t) for t in qset - rtokens.get(rid, set())), default=0.0),
                     unknown_names=unknown,
                 )
@@ -147,7 +160,8 @@ class Retriever:
                 break
         return out
 
-    def _coverage(self, qset: set[str], rtokens: set[str]) -> float:
+    @staticmethod
+    def _coverage(qset: set[str], rtokens: set[str], lex: lexical.LexicalIndex) -> float:
         """IDF-weighted share of the query's words found in the record.
 
         Weighting by IDF makes a missing specific term ("XGBoost", "LoRA") count for much more
@@ -156,18 +170,17 @@ class Retriever:
         """
         if not qset:
             return 0.0
-        lex = self.lex
         total = sum(lex.idf(t) for t in qset)
         return sum(lex.idf(t) for t in qset & rtokens) / total if total else 0.0
 
-    def _unknown_names(self, query: str) -> int:
+    def _unknown_names(self, query: str, lex: lexical.LexicalIndex) -> int:
         """How many model/method names in the query (XGBoost, LoRA, YOLOv3, GBDT) the bank never mentions.
 
         Names are Latin tokens written with capitals or digits; ordinary English words are not counted,
         since a colloquial query is full of words the bank does not use. A name the bank has never seen
         is strong evidence that the question is about something the bank does not cover.
         """
-        vocab = self.lex.vocab
+        vocab = lex.vocab
         count = 0
         for name in set(_NAME.findall(query)):
             if not any(t in vocab for t in self.tokenizer.tokens(name)):
@@ -176,8 +189,7 @@ class Retriever:
 
     def _chunk_roles(self, chunk_ids: list[str]) -> dict[str, str]:
         """Roles of the hit chunks, remembered per store generation (a chunk id is a content hash, so its
-        role never changes; only new chunks cost a SQLite lookup)."""
-        self._refresh()
+        role never changes; only new chunks cost a SQLite lookup). The caller has refreshed the store state."""
         if self._roles is None:
             self._roles = {}
         missing = [c for c in chunk_ids if c not in self._roles]
