@@ -383,9 +383,14 @@ def rebuild_dir(path: Path) -> Path:
 
 
 def swap_in(tmp: Path, path: Path) -> None:
+    """Replace the store at ``path`` with the one built in ``tmp``. What the build did not make — the users'
+    history, interviews in progress, accounts, uploads — moves over: a rebuild renews the bank, not the users."""
     old = path.with_name(path.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():
+        for entry in path.iterdir():
+            if not (tmp / entry.name).exists():
+                os.replace(entry, tmp / entry.name)
         os.replace(path, old)
     os.replace(tmp, path)
     shutil.rmtree(old, ignore_errors=True)

@@ -19,6 +19,7 @@ from bot.interview import History, InterviewConfig, InterviewEngine
 from bot.settings import Settings
 from bot.web.chat import DOLLAR, chat_messages, display_md, plain, source_line, with_math
 from bot.web.handlers.interview import flag_choices
+from bot.interview import SavedInterviews
 from bot.web.services import LiveInterviews
 
 
@@ -181,6 +182,34 @@ def test_a_running_interview_resumes_only_for_its_own_user(engine):
     for o in others:
         live.put(o)
     assert live.get(others[0].id, "x") is others[0] and live.get(iv.id, "小明") is None
+
+
+def test_a_running_interview_survives_a_server_restart(engine, tmp_path):
+    ids = _open(engine, 3)
+    saved = SavedInterviews(tmp_path)
+    live = LiveInterviews(saved)
+    iv = engine.start(InterviewConfig(user="小明", question_ids=ids, n_questions=3))
+    iv = engine.submit(iv, "\n".join(iv.current.key_points))
+    live.put(iv)
+    saved.close()
+    # A new process: nothing in memory, the same store directory.
+    after = LiveInterviews(SavedInterviews(tmp_path))
+    back = after.get(iv.id, "小明")
+    assert back is not None and back.model_dump() == iv.model_dump()
+    assert after.get(iv.id, "小红") is None
+    back = engine.submit(back, "\n".join(back.current.key_points))  # it goes on where it stopped
+    assert back.index == iv.index + 1 or back.phase == "follow_up"
+    after.put(engine.end(back))
+    assert LiveInterviews(SavedInterviews(tmp_path)).get(iv.id, "小明") is None  # finished: forgotten
+
+
+def test_a_saved_interview_of_an_older_shape_is_dropped_not_fatal(engine, tmp_path):
+    saved = SavedInterviews(tmp_path)
+    iv = engine.start(InterviewConfig(user="旧", question_ids=_open(engine, 1), n_questions=1))
+    saved.save(iv)
+    saved.db.execute("UPDATE live SET state=? WHERE id=?", ('{"id": "x", "unknown_field": 1}', iv.id))
+    assert LiveInterviews(saved).get(iv.id, "旧") is None
+    assert saved.db.execute("SELECT COUNT(*) FROM live").fetchone()[0] == 0
 
 
 def test_summary_compares_each_topic_with_the_previous_interview(engine):

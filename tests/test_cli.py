@@ -193,13 +193,25 @@ def test_newer_store_schema_is_refused(cli):
     assert res.exit_code == 1 and "schema v99" in res.stderr and "--rebuild" in res.stderr
 
 
-def test_rebuild_swaps_in_a_fresh_store(cli):
+def test_rebuild_swaps_in_a_fresh_store_and_keeps_the_users_data(cli):
+    from bot.interview import History
+
     cli("ingest", SEEDS)
     before = cli.jsonl("export")
+    h = History(cli.store)
+    h.start_session("s1", "小明", {"user": "小明"})
+    h.close()
+    (cli.store / "uploads").mkdir()
+    (cli.store / "uploads" / "notes.md").write_text("## 什么是BN？\n\n批归一化。\n", encoding="utf-8")
     res = cli("ingest", SEEDS, "--rebuild", "--json")
     assert json.loads(res.stdout)["unchanged"] == 0
     assert cli.jsonl("export") == before
     assert not (cli.store.parent / "store.rebuild").exists()
+    # The bank is new; the history of who practised what, and the uploaded files, are not.
+    h = History(cli.store)
+    assert [tuple(r) for r in h.db.execute("SELECT id FROM sessions")] == [("s1",)]
+    h.close()
+    assert (cli.store / "uploads" / "notes.md").read_text(encoding="utf-8").startswith("## 什么是BN")
 
 
 def test_markup_in_bank_text_and_file_names_prints_literally(cli, tmp_path):

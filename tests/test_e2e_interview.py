@@ -66,31 +66,53 @@ def bank(tmp_path_factory):
     return {"store": store, "records": records, "predicted": predicted, "mcq": mcq}
 
 
+class _Server:
+    """`mianshi serve` on a free loopback port, restartable (a restart must not end running interviews)."""
+
+    def __init__(self, store: Path, log_dir: Path) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.store, self.log_dir, self.proc, self.log, self.starts = store, log_dir, None, None, 0
+        self.url = f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> None:
+        env = {**os.environ, "MIANSHI_EMBEDDER": "e5", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+        self.starts += 1
+        self.log = (self.log_dir / f"serve{self.starts}.log").open("w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(self.port), "--store",
+                                      str(self.store)], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            assert self.proc.poll() is None, Path(self.log.name).read_text()[-2000:]
+            try:
+                with urllib.request.urlopen(self.url, timeout=2):
+                    return
+            except OSError:
+                time.sleep(0.2)
+        pytest.fail(f"the server did not come up in 60 s: {Path(self.log.name).read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc, self.log)
+            self.proc = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
 @pytest.fixture(scope="module")
 def server(bank, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.fail("Debian's chromium is missing — run `make test` (installs chromium and fonts-noto-cjk)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "MIANSHI_EMBEDDER": "e5", "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    log = (tmp_path_factory.mktemp("chatlog") / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--port", str(port), "--store", str(bank["store"])],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/"
+    srv = _Server(bank["store"], tmp_path_factory.mktemp("chatlog"))
     try:
-        end = time.monotonic() + 60
-        while time.monotonic() < end:
-            assert proc.poll() is None, Path(log.name).read_text()[-2000:]
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.2)
+        srv.start()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        yield url
+        yield srv
     finally:
-        stop(proc, log)
+        srv.stop()
 
 
 # --- page helpers ------------------------------------------------------------------------
@@ -151,7 +173,7 @@ def _open(browser, url: str, viewport: dict):
 # --- the test ------------------------------------------------------------------------------
 def test_an_interview_worth_practising_with(server, browser, bank):
     pred = bank["predicted"]
-    ctx, page = _open(browser, server, DESKTOP)
+    ctx, page = _open(browser, server.url, DESKTOP)
     try:
         # The first page: a one-line guide, nothing to answer yet.
         assert "开始面试" in page.locator("#guide").inner_text()
@@ -171,8 +193,9 @@ def test_an_interview_worth_practising_with(server, browser, bank):
         assert "✓ 答对了" in card
         assert re.search(r"第 2/3 题", texts[-1])  # the next question is its own bubble
 
-        # A reload keeps the name and resumes the interview where it was, card included.
+        # A server restart and a reload keep the name and resume the interview where it was, card included.
         n = len(texts)
+        server.restart()
         page.reload()
         page.wait_for_selector("#start")
         texts = _idle(page, lambda t: len(t) >= n)
@@ -237,7 +260,7 @@ def test_an_interview_worth_practising_with(server, browser, bank):
 
     # On a phone: multiple choice as buttons with their text; a strict subset of the key scores 2.
     mcq = bank["mcq"]
-    ctx, page = _open(browser, server, PHONE)
+    ctx, page = _open(browser, server.url, PHONE)
     try:
         page.locator("#user-name textarea, #user-name input").first.fill("丁同学")
         _start(page, "选择题", 1)

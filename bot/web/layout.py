@@ -10,7 +10,7 @@ from bot.texts import CHAT, LIBRARY, UI, topic_name
 from bot.web import libview as LV
 from bot.web import views as V
 from bot.web.chat import LATEX
-from bot.web.services import Services
+from bot.web.services import Services, browser_secret
 from ingest.read import SUPPORTED_SUFFIXES
 
 LANGS = ["中文", "English"]
@@ -84,7 +84,8 @@ def build_layout(svc: Services) -> Layout:
     ui = Layout()
     ui.iv_state = gr.State(None)
     # The name and the interview in progress survive a reload; the interview itself stays on the server.
-    ui.saved = gr.BrowserState({"user": "", "iv": ""}, storage_key="mianshi-session")
+    ui.saved = gr.BrowserState({"user": "", "iv": ""}, storage_key="mianshi-session",
+                               secret=browser_secret(svc.ctx.store_dir))
     ui.chat_relabel = []  # (component, attribute, CHAT key): relabelled by the interview handler
     _header(ui, svc)
     with gr.Tabs():

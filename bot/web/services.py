@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -10,25 +11,31 @@ from bot.context import Context
 
 
 class LiveInterviews:
-    """Interviews in progress by id, so a reloaded page resumes from the server's state.
+    """Interviews in progress by id, so a reloaded page — or a restarted server — resumes them.
 
     The browser keeps only the id (a random 128-bit hex, not guessable) and the name: the state itself holds
     the questions and the whole chat (tens of KB), which need not travel on every event, and a browser's copy
-    could be edited. In memory: a server restart ends interviews in progress (their answers are in history).
-    The oldest are dropped beyond ``cap``.
+    could be edited. The server keeps the newest ``cap`` in memory and every running one in ``saved``
+    (``bot.interview.SavedInterviews``), so a restart loses nothing.
     """
 
-    def __init__(self, cap: int = 500) -> None:
+    def __init__(self, saved=None, cap: int = 500) -> None:
         self._items: OrderedDict[str, object] = OrderedDict()
         self._lock = threading.Lock()
+        self.saved = saved
         self.cap = cap
 
-    def put(self, iv) -> None:
+    def _remember(self, iv) -> None:
         with self._lock:
             self._items[iv.id] = iv
             self._items.move_to_end(iv.id)
             while len(self._items) > self.cap:
                 self._items.popitem(last=False)
+
+    def put(self, iv) -> None:
+        self._remember(iv)
+        if self.saved is not None:
+            self.saved.save(iv)
 
     def get(self, iv_id: str | None, user: str):
         """The interview ``iv_id`` if it is still running and belongs to ``user``, else None."""
@@ -36,14 +43,42 @@ class LiveInterviews:
 
         with self._lock:
             iv = self._items.get(iv_id or "")
+        if iv is None and iv_id and self.saved is not None:
+            iv = self.saved.load(iv_id)
+            if iv is not None:
+                self._remember(iv)
         if iv is None or iv.done or iv.config.user != normalize_user(user):
             return None
         return iv
 
 
+SECRET_NAME = "web.secret"
+
+
+def browser_secret(store_dir: Path) -> str:
+    """The key Gradio encrypts each browser's saved session with. Gradio's default is a new random key per
+    launch, which would make every browser forget its running interview on a server restart; this one is
+    made once and kept beside the bank (readable by its owner only)."""
+    path = Path(store_dir) / SECRET_NAME
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        import secrets
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another server on this bank made it first
+            return path.read_text(encoding="ascii").strip()
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(key)
+        return key
+
+
 class Services:
     def __init__(self, ctx: Context, users=None) -> None:
-        from bot.interview import History, InterviewEngine
+        from bot.interview import History, InterviewEngine, SavedInterviews
 
         self.ctx = ctx
         self.users = users  # a bot.web.auth.UserFile on a shared server (serve --auth), else None
@@ -53,7 +88,7 @@ class Services:
         self.llm_on = (ctx.settings.llm or "none").strip().lower() != "none"
         self.engine = InterviewEngine(ctx.store, history=self.history, grader_factory=self._make_grader,
                                       roles_factory=(lambda: ctx.llm_roles) if self.llm_on else None)
-        self.live = LiveInterviews()
+        self.live = LiveInterviews(SavedInterviews(ctx.store_dir))
         self.write_lock = threading.Lock()  # one ingest or removal at a time: SQLite has one writer
         self._cal = None
 
