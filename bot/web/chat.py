@@ -14,15 +14,11 @@ import re
 from bot.interview import Interview, Message
 from bot.interview.state import Card, Source
 from bot.texts import CHAT
+from bot.web import docmd
 
 # As in views.esc: backslash-escape Markdown syntax; '$' is handled apart (see the module doc).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=^<>])")
 DOLLAR = "<span>&#36;</span>"
-# Pandoc's rule for inline math: no space just inside the dollars, no digit right after the closing one; and
-# no CJK inside, so "花了$5和$6" stays text.
-_MATH = re.compile(r"\$\$(?P<d>[^$]+?)\$\$|\$(?P<i>[^\s$](?:[^$\n]*?[^\s$\\])?)\$(?!\d)")
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 
 
 def plain(text: str | None) -> str:
@@ -37,49 +33,25 @@ def _math(body: str, display: bool) -> str:
 
 def with_math(text: str | None) -> str:
     """Text as written, except that well-formed ``$…$`` and ``$$…$$`` formulas are rendered."""
-    text = text or ""
-    out, pos = [], 0
-    for m in _MATH.finditer(text):
-        body = m.group("d") if m.group("d") is not None else m.group("i")
-        if _CJK.search(body):
-            continue
-        out.append(plain(text[pos:m.start()]))
-        out.append(_math(body, m.group("d") is not None))
-        pos = m.end()
-    out.append(plain(text[pos:]))
-    return "".join(out)
+    return docmd.render(text or "", plain, _math)
 
 
 # --- the bank's display Markdown ------------------------------------------------------------
 _FENCE = re.compile(r"(^```.*?^```[ \t]*$|^~~~.*?^~~~[ \t]*$|`[^`\n]+`)", re.M | re.S)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]|<img\b[^>]*>", re.I)
-_LINK = re.compile(r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)|\[([^\]]+)\]\[[^\]]*\]")
-_LINK_DEF = re.compile(r"^\s*\[[^\]]+\]:\s*\S+.*$", re.M)
-_FIGURE_WORDS = re.compile(r"(?:如下图所示|如下图|见下图|如图所示|如图)[，,：:。]?")
 _TAG = re.compile(r"<(?=[A-Za-z/!?])")
 
 
-def _clean_prose(part: str) -> str:
-    part = _IMAGE.sub("", part)
-    part = _LINK.sub(lambda m: m.group(1) or m.group(2), part)
-    part = _LINK_DEF.sub("", part)
-    part = _FIGURE_WORDS.sub("", part)  # the figures are not shown, so do not point at them
-    # Formulas keep their text; around them no raw HTML, and a stray '$' is shown as a dollar.
-    out, pos = [], 0
-    for m in _MATH.finditer(part):
-        out.append(_TAG.sub("&lt;", part[pos:m.start()]).replace("$", DOLLAR))
-        body = m.group("d") if m.group("d") is not None else m.group("i")
-        out.append(_math(body, m.group("d") is not None))
-        pos = m.end()
-    out.append(_TAG.sub("&lt;", part[pos:]).replace("$", DOLLAR))
-    return "".join(out)
+def _markup_free(part: str) -> str:
+    """No raw HTML, and a stray '$' shown as a dollar (formulas are cut out before this runs)."""
+    return _TAG.sub("&lt;", part).replace("$", DOLLAR)
 
 
 def display_md(text: str | None) -> str:
     """The bank's display Markdown made safe to render: lists, tables, code and formulas stay; images, links
     and raw HTML do not (the figures are not in the bank, and a document must not inject markup)."""
     parts = _FENCE.split(text or "")
-    return "".join(p if i % 2 else _clean_prose(p) for i, p in enumerate(parts)).strip()
+    return "".join(p if i % 2 else docmd.render(docmd.prose(p), _markup_free, _math)
+                   for i, p in enumerate(parts)).strip()
 
 
 # --- messages -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from bot.interview.state import MAX_ANSWER_CHARS
 from bot.texts import CHAT, LIBRARY, UI, topic_name
 from bot.web import libview as LV
 from bot.web import views as V
-from bot.web.chat import LATEX
+from bot.web.docmd import LATEX
 from bot.web.services import Services, browser_secret
 from ingest.read import SUPPORTED_SUFFIXES
 
@@ -266,7 +266,7 @@ def _records(ui: Layout, admin: bool) -> None:
                                      elem_id="records"), "records")
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
-            ui.record_view = reg(gr.Markdown(L["pick_record"], latex_delimiters=LV.LATEX, label=L["view"],
+            ui.record_view = reg(gr.Markdown(L["pick_record"], latex_delimiters=LATEX, label=L["view"],
                                              show_label=True, container=True, elem_id="record-view"), "view")
             ui.record_msg = gr.Markdown("", elem_id="record-msg")
         with gr.Column(scale=1, min_width=300, visible=admin) as ui.editor:

@@ -9,17 +9,13 @@ import re
 from pathlib import Path
 
 from bot.texts import LIBRARY, topic_name
+from bot.web import docmd
 from bot.web.views import esc, table
 from ingest.schema import Record
 
-LATEX = [{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}]
 PREVIEW_COLS = ("col_file", "col_status", "col_question", "col_answer", "col_section", "col_reason")
 RECORD_COLS = ("col_question", "col_topics", "col_state")  # the source shows with the record
 FILTERS = ("all", "unanswered", "flagged")
-# $$…$$ first, then $…$ on one line; a lone "$5" price stays text because it has no closing "$".
-_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+?\$", re.S)
-_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 _OPEN_TAG = re.compile(r"(?<!\\)<")  # a '<' not already escaped: '\<' is Markdown for a literal '<'
 # An absolute POSIX path (a server's store, an upload's temp dir): only its last part is shown.
 _ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/'\"“”()]+/)+([^\s/'\"“”()]+)")
@@ -110,24 +106,20 @@ def record_markdown(rec: Record, lang: str) -> str:
 
 # --- Markdown with formulas -------------------------------------------------------------------
 def math_markdown(text: str, lang: str = "zh") -> str:
-    """Document Markdown made safe to render: a tag becomes visible text, images and links become their text,
-    and ``$…$`` / ``$$…$$`` stay for KaTeX. Ingested display text is already Markdown (its stray specials are
-    backslash-escaped), so only what could still open a tag is escaped; inside a formula ``<``/``>`` become
-    ``\\lt``/``\\gt``, which KaTeX reads and HTML cannot."""
-    out, last = [], 0
-    text = text or ""
-    for m in _MATH.finditer(text):
-        out.append(_prose(text[last:m.start()], lang))
-        out.append(m.group(0).replace("<", r"\lt ").replace(">", r"\gt "))
-        last = m.end()
-    out.append(_prose(text[last:], lang))
-    return "".join(out)
+    """Document Markdown made safe to render (``bot.web.docmd``): a tag becomes visible text, an image a
+    placeholder, a link its text, and ``$…$`` / ``$$…$$`` stay for KaTeX. Ingested display text is already
+    Markdown (its stray specials are backslash-escaped), so only what could still open a tag is escaped;
+    inside a formula ``<``/``>`` become ``\\lt``/``\\gt``, which KaTeX reads and HTML cannot."""
+    figure = LIBRARY[lang]["figure"]
 
+    def prose(part: str) -> str:
+        return _OPEN_TAG.sub(r"\\<", docmd.prose(part, lambda alt: figure.format(alt=alt)))
 
-def _prose(text: str, lang: str) -> str:
-    text = _IMAGE.sub(lambda m: LIBRARY[lang]["figure"].format(alt=m.group(1).strip() or "…"), text)
-    text = _LINK.sub(r"\1", text)
-    return _OPEN_TAG.sub(r"\\<", text)
+    def formula(body: str, display: bool) -> str:
+        d = "$$" if display else "$"
+        return d + body.replace("<", r"\lt ").replace(">", r"\gt ") + d
+
+    return docmd.render(text or "", prose, formula)
 
 
 def upload_name(path: str) -> str:
