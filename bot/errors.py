@@ -15,3 +15,12 @@ class BadInputLine(InputError):
 
 class LLMError(MianshiError):
     """An LLM backend is misconfigured or unreachable at start-up (per-call failures fall back offline)."""
+
+
+class PortInUseError(MianshiError):
+    """The web app's port is taken."""
+
+    def __init__(self, host: str, port: int) -> None:
+        super().__init__(f"端口已被占用 port {port} on {host} is already in use — stop the other server or pick "
+                         f"another one with --port N")
+        self.port = port

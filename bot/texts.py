@@ -40,8 +40,8 @@ FLAG_TEXT = {
 
 # Short names of the rubric's levels, for score titles.
 LEVEL_NAMES: dict[str, tuple[str, ...]] = {
-    "zh": ("未答出", "切题但错误", "部分正确", "核心正确但不完整", "正确，略有遗漏", "正确且完整"),
-    "en": ("No answer", "On topic but wrong", "Partly right", "Core right, incomplete", "Right, minor gaps",
+    "zh": ("未得分", "切题但错误", "部分正确", "核心正确但不完整", "正确，略有遗漏", "正确且完整"),
+    "en": ("No credit", "On topic but wrong", "Partly right", "Core right, incomplete", "Right, minor gaps",
            "Right and complete"),
 }
 

@@ -82,8 +82,12 @@ class CurationTables:
                         (record_id, question, deleted_by, _now()))
 
     def set_flag(self, record_id: str, reason: str = "", user: str = "") -> None:
-        self.db.execute("INSERT OR REPLACE INTO flags(record_id, reason, flagged_by, flagged_at) VALUES (?,?,?,?)",
-                        (record_id, reason, user, _now()))
+        """Flag a record; flagging it again without a reason keeps the reason given before."""
+        self.db.execute(
+            "INSERT INTO flags(record_id, reason, flagged_by, flagged_at) VALUES (?,?,?,?) "
+            "ON CONFLICT(record_id) DO UPDATE SET reason = CASE WHEN excluded.reason != '' THEN excluded.reason "
+            "ELSE flags.reason END, flagged_by = excluded.flagged_by, flagged_at = excluded.flagged_at",
+            (record_id, reason, user, _now()))
 
     def clear_flag(self, record_id: str) -> bool:
         return self.db.execute("DELETE FROM flags WHERE record_id=?", (record_id,)).rowcount > 0

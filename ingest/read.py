@@ -155,6 +155,12 @@ def _reject_binary(path: Path, data: bytes) -> None:
         )
 
 
+def decode_text(path: Path, data: bytes) -> str:
+    """Plain text in whatever encoding it was saved (BOMs, UTF-16, UTF-8, GB18030, Big5, detection); a BOM is
+    not part of the text. ``path`` only names the file in the error."""
+    return _decode(path, data).lstrip("\ufeff")
+
+
 def _decode(path: Path, data: bytes) -> str:
     for bom, enc in _BOMS:
         if data.startswith(bom):

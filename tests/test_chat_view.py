@@ -15,11 +15,11 @@ import pytest
 from bot.context import build_context
 from bot.grading import make_grader
 from bot.grading.schema import Grade, Wrong
-from bot.interview import History, InterviewConfig, InterviewEngine
+from bot.interview import History, InterviewConfig, InterviewEngine, SavedInterviews
+from bot.interview.state import Source
 from bot.settings import Settings
 from bot.web.chat import DOLLAR, chat_messages, display_md, plain, source_line, with_math
 from bot.web.handlers.interview import flag_choices
-from bot.interview import SavedInterviews
 from bot.web.services import LiveInterviews
 
 
@@ -59,6 +59,22 @@ def test_formulas_render_and_their_brackets_cannot_open_a_tag():
     assert r"$\frac{a&lt;b}{2}$" in out and "$$x^2$$" in out
     assert out.count("$") == 6  # only the formulas' own dollars; the others are entities
     assert DOLLAR + "5和" + DOLLAR + "6" in out
+
+
+@pytest.mark.parametrize("src, want", [
+    (Source(title="面试题合集", path="dl/notes.md", section=["面试题合集", "CNN", "池化"]), "面试题合集 — dl/notes.md › CNN › 池化"),
+    (Source(title="002_1d86", path="002_1d86.txt", section=[]), "002_1d86.txt"),  # title = file name: once
+    (Source(title="", path="", section=["A", "B"]), "A › B"),
+])
+def test_a_source_line_names_a_document_once(src, want):
+    assert source_line(src) == want
+
+
+def test_quotes_and_apostrophes_show_as_written():
+    # An entity (&#x27;) would get its "#" Markdown-escaped and show as "&#x27;" in the bubble.
+    out = plain("What's \"BN\"? It's <b>粗</b>")
+    assert "What's" in out and '"BN"' in out and "It's" in out
+    assert "&#" not in out and "<b>" not in out and "&lt;b&gt;" in out
 
 
 def test_display_markdown_keeps_formulas_and_code_but_no_images_links_or_html():
@@ -125,7 +141,7 @@ def test_follow_up_prefers_a_contradiction_and_passes_over_unclean_points(engine
 
 def test_a_wrong_statement_shows_what_is_true():
     from bot.interview import messages as M
-    from bot.interview.state import Interview
+    from bot.interview.state import Source, Interview
 
     iv = Interview(id="x", config=InterviewConfig(user="u"), questions=[])
     g = Grade(score=1, level=1, feedback="x", right=["BN对每个batch归一化"],
@@ -223,3 +239,22 @@ def test_summary_compares_each_topic_with_the_previous_interview(engine):
     prev = engine.previous_topics(second)
     assert prev and set(prev) == {t for r in first.questions for t in (r.topics or ["other"])}
     assert all(v == 0 for v in prev.values())  # the first interview was skipped throughout
+
+
+def test_exports_share_one_folder_and_old_ones_are_removed(tmp_path):
+    import os
+    import time
+
+    from bot.web.services import Exports
+
+    ex = Exports(keep_s=60)
+    a, b = ex.new_dir(), ex.new_dir()
+    assert a.parent == b.parent and a != b and a.is_dir()
+    (a / "x.csv").write_text("x", encoding="utf-8")
+    old = time.time() - 120
+    os.utime(a, (old, old))
+    c = ex.new_dir()
+    assert not a.exists() and b.exists() and c.exists()
+    root = c.parent
+    ex.close()
+    assert not root.exists()

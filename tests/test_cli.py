@@ -280,7 +280,12 @@ def test_record_commands_edit_flag_delete(cli):
     assert res.exit_code == 0 and f"已修改 edited {rec['id']}: {rec['question']}" in res.stderr
     [shown] = cli.jsonl("record", "show", rec["id"])
     assert shown["question"] == rec["question"] and [a["text"] for a in shown["answers"]] == ["成本函数衡量预测和真实值的差距。"]
+    res = cli("record", "edit", rec["id"])  # nothing to change: refused, and nothing is marked edited
+    assert res.exit_code == 2 and "nothing to change" in res.stderr
+    res = cli("record", "flags")
+    assert res.exit_code == 0 and res.stdout == "" and "no flagged records" in res.stderr
     assert cli("record", "flag", rec["id"], "--reason", "太短").exit_code == 0
+    assert cli("record", "flag", rec["id"]).exit_code == 0  # flagged again without a reason: the reason stays
     [flag] = cli.jsonl("record", "flags", "--json")
     assert (flag["record_id"], flag["reason"]) == (rec["id"], "太短")
     assert cli("record", "unflag", rec["id"]).exit_code == 0 and cli.jsonl("record", "flags", "--json") == []
@@ -316,11 +321,67 @@ def test_grade_keeps_extra_fields_and_reports_malformed_lines(cli, tmp_path):
     assert out[1]["score"] == 5.0 and 0 <= out[0]["score"] <= 5
 
 
+ONE_ANSWER = {"id": 1, "question": "什么是过拟合？", "answer": "训练集好、测试集差。",
+              "reference": "过拟合是模型在训练集上表现好，在测试集上表现差。"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030", "utf-16"])
+def test_grade_reads_the_encodings_users_save_and_keeps_numeric_ids(cli, tmp_path, encoding):
+    inp = tmp_path / "answers.jsonl"
+    inp.write_text(json.dumps(ONE_ANSWER, ensure_ascii=False) + "\n", encoding=encoding)
+    out = tmp_path / "new" / "dir" / "graded.jsonl"  # a missing folder is made
+    res = cli("grade", "--input", inp, "--output", out, env={"MIANSHI_GRADER": "overlap"})
+    assert res.exit_code == 0, res.stderr
+    row = json.loads(out.read_text(encoding="utf-8"))
+    assert row["id"] == 1 and row["question"] == "什么是过拟合？" and 0 <= row["score"] <= 5
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda d: d, "is a folder — give a JSONL file"),
+    (lambda d: d / "missing.jsonl", "no such file"),
+])
+def test_grade_refuses_unusable_input_before_work(cli, tmp_path, setup, message):
+    res = cli("grade", "--input", setup(tmp_path), env={"MIANSHI_GRADER": "overlap"})
+    assert res.exit_code == 2 and message in res.stderr and "internal error" not in res.stderr
+
+
+@pytest.mark.parametrize("target, message", [
+    (lambda d: d, "is a folder — give a file path"),
+    (lambda d: d / "answers.jsonl" / "x.jsonl", "is a file, not a folder"),
+])
+def test_grade_refuses_an_unwritable_output_before_grading(cli, tmp_path, target, message):
+    inp = tmp_path / "answers.jsonl"
+    inp.write_text(json.dumps(ONE_ANSWER, ensure_ascii=False) + "\n", encoding="utf-8")
+    res = cli("grade", "--input", inp, "--output", target(tmp_path), env={"MIANSHI_GRADER": "overlap"})
+    assert res.exit_code == 2 and message in res.stderr and "internal error" not in res.stderr
+    assert res.stdout == ""
+
+
+def test_grade_says_when_a_file_has_nothing_to_grade(cli, tmp_path):
+    inp = tmp_path / "empty.jsonl"
+    inp.write_text("\n\n", encoding="utf-8")
+    res = cli("grade", "--input", inp, env={"MIANSHI_GRADER": "overlap"})
+    assert res.exit_code == 0 and res.stdout == "" and "nothing to grade" in res.stderr
+
+
 def test_grade_with_a_model_fitted_for_another_embedder_says_what_to_do(cli, tmp_path):
     inp = tmp_path / "answers.jsonl"
     inp.write_text(json.dumps({"question": "Q?", "answer": "A.", "reference": "R."}) + "\n", encoding="utf-8")
     res = cli("grade", "--input", inp)  # the hash embedder with the e5-fitted model
     assert res.exit_code == 1 and "MIANSHI_EMBEDDER=e5" in res.stderr and "internal error" not in res.stderr
+
+
+def test_serve_on_a_busy_port_says_so_before_printing_a_url(cli):
+    import socket
+
+    cli("ingest", SEEDS)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        res = cli("serve", "--port", str(port))
+    assert res.exit_code == 1 and f"port {port} on 127.0.0.1 is already in use" in res.stderr
+    assert "--port N" in res.stderr and "http://" not in res.stderr and "internal error" not in res.stderr
 
 
 def test_debug_lets_the_original_error_through(cli):

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def ingest(
-    paths: Optional[list[Path]] = typer.Argument(None, help="files or directories (.txt .md .html); default corpus/raw"),
+    paths: Optional[list[Path]] = typer.Argument(None, help="files or directories (.md .txt .html .pdf .docx; folders recursively); default corpus/raw"),
     store: Optional[Path] = StoreOpt,
     rebuild: bool = typer.Option(False, "--rebuild", help="build a fresh store and swap it in when done"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print what would be extracted (JSON lines), store nothing"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -29,14 +30,17 @@ def grade(
 
     Example: mianshi grade --input answers.jsonl --output graded.jsonl
     """
-    from bot.grading import grade_batch, make_grader, read_batch
+    from bot.grading import grade_batch, make_grader, read_batch_file
 
-    if not input.is_file():
-        raise InputError(f"找不到文件 no such file: {input} — give a JSONL file with --input")
-    items, errors = read_batch(input.read_text(encoding="utf-8", errors="replace").splitlines())
+    if output is not None:
+        _check_output(output)
+    ctx = context(store)
+    items, errors = read_batch_file(input, ctx.settings.max_file_bytes)
     for exc in errors:
         note(f"错误 error: {exc}")
-    ctx = context(store)
+    if not items and not errors:
+        note(f"没有要评分的答案 nothing to grade: {input} has no lines")
+        return
     has_bank = (ctx.store_dir / "records.sqlite").exists()
     if not has_bank and any(it.line.needs_bank() for it in items):
         raise InputError(
@@ -45,6 +49,8 @@ def grade(
         )
     grader = make_grader(ctx.embedder, ctx.tokenizer, ctx.settings.grader,
                          chunking=(ctx.settings.chunk_chars, ctx.settings.chunk_overlap))
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
     sink = output.open("w", encoding="utf-8") if output else None
     try:
         with Bars() as bars:
@@ -61,3 +67,14 @@ def grade(
     if errors:
         note(f"错误 error: {len(errors)} malformed line(s) skipped")
         raise typer.Exit(2)
+
+
+def _check_output(output: Path) -> None:
+    """Refuse an --output that cannot be written before any grading is done (a missing folder is made)."""
+    if output.is_dir():
+        raise InputError(f"--output {output} is a folder — give a file path such as {output / 'graded.jsonl'}")
+    parent = next((p for p in [output.parent, *output.parent.parents] if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise InputError(f"--output {output}: {parent} is a file, not a folder — choose another path")
+    if parent is not None and not os.access(parent, os.W_OK):
+        raise InputError(f"--output {output}: no permission to write in {parent} — choose another path")

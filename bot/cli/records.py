@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from bot.cli.common import JsonOpt, StoreOpt, context, emit, note, row, sub_app
+from ingest.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
@@ -44,6 +45,8 @@ def edit(
     """
     from ingest.editing import edit_record, get_record
 
+    if question is None and answer is None:
+        raise InputError("没有要修改的内容 nothing to change — give --question TEXT and/or --answer TEXT")
     ctx = context(store)
     rec = get_record(ctx.store, record_id)
     current = "\n\n".join(a.text for a in rec.answers)
@@ -98,7 +101,10 @@ def flags(store: Optional[Path] = StoreOpt, as_json: bool = JsonOpt) -> None:
 
     Example: mianshi record flags --json
     """
-    for f in context(store).store.flags():
+    flagged = context(store).store.flags()
+    if not flagged and not as_json:
+        note("没有被标记的题目 no flagged records")
+    for f in flagged:
         if as_json:
             emit(f.model_dump())
         else:

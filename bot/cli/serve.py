@@ -34,5 +34,20 @@ def serve(
     # A broken or empty accounts file stops here, before anything listens: never an open server by mistake.
     users = UserFile(auth).require_users() if auth is not None else None
     mode = "  登录模式 login required" if users is not None else ""
+    _require_free(host, port)
     note(f"面试 Mianshi: http://{host}:{port}{mode}  (Ctrl+C 停止 to stop)")
     launch(ctx, host=host, port=port, users=users)
+
+
+def _require_free(host: str, port: int) -> None:
+    """Fail before the URL is printed: Gradio would report a busy port only as an OSError, after it."""
+    import socket
+
+    from bot.errors import PortInUseError
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a closing socket is no obstacle
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise PortInUseError(host, port) from None

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 def add(name: str = typer.Argument(..., help="user name (what they type to log in)"), file: Path = FileOpt,
         admin: bool = typer.Option(False, "--admin", help="may upload, edit and delete bank content"),
-        password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True,
+        password: str = typer.Option(None, prompt=True, hide_input=True, confirmation_prompt=True,
                                      help="at least 8 characters (asked for when not given)")) -> None:
     """Add a user or set a new password.
 

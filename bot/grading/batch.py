@@ -10,10 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import BadInputLine
+from ingest.errors import InputError
+from ingest.read import decode_text
+from ingest.sizes import format_mb
 from bot.grading.contrast import ContrastSet
 from bot.grading.grader import Grader, grade_with_bank
 from bot.grading.schema import Grade
@@ -27,7 +31,7 @@ class BatchLine(BaseModel):
     question: str
     answer: str
     reference: str | list[str] | None = None
-    id: str | None = None
+    id: str | int | float | None = None  # passes through as written; ids of references when given
     kind: str | None = Field(None, pattern="^(open|choice)$")
     correct: str | None = None
 
@@ -85,6 +89,27 @@ def read_batch(lines: list[str]) -> tuple[list[BatchItem], list[BadInputLine]]:
     return items, errors
 
 
+def read_batch_file(path: Path, max_bytes: int) -> tuple[list[BatchItem], list[BadInputLine]]:
+    """``read_batch`` over a file in any encoding users save (UTF-8 with or without a BOM, GBK/GB18030, Big5,
+    UTF-16); ``InputError`` when it is missing, a folder, too large or not text."""
+    path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{path} is a folder — give a JSONL file with --input")
+    if not path.exists():
+        raise InputError(f"找不到文件 no such file: {path} — give a JSONL file with --input")
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise InputError(f"{path} is {format_mb(size)}, over the {format_mb(max_bytes)} limit — split it "
+                             f"or raise MIANSHI_MAX_FILE_BYTES")
+        data = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"{path} cannot be read ({err.strerror}) — check the path and permissions") from None
+    if not data.strip():
+        return [], []
+    return read_batch(decode_text(path, data).splitlines())
+
+
 def output_row(item: BatchItem, g: Grade) -> dict:
     return {**item.raw, "score": g.score, "feedback": g.feedback, "key_points_hit": g.key_points_hit,
             "key_points_missed": g.key_points_missed, "reference_ids": g.reference_ids}
@@ -111,7 +136,7 @@ def grade_batch(grader: Grader, items: list[BatchItem], retriever=None,
         refs = ln.references()
         if refs or ln.kind == "choice" or retriever is None:
             g = grader.grade(ln.question, ln.answer, refs, kind=ln.kind or "open", correct=ln.correct,
-                             reference_ids=[ln.id] * len(refs) if ln.id else ())
+                             reference_ids=[str(ln.id)] * len(refs) if ln.id is not None else ())
         else:
             g = grade_with_bank(grader, retriever, ln.question, ln.answer)
         yield output_row(it, g)

@@ -16,7 +16,9 @@ def note(iv: Interview, key: str) -> Interview:
 
 
 def question(iv: Interview, rec: Record) -> Message:
-    title = iv.t("q_title", i=iv.index + 1, n=len(iv.questions), topics=", ".join(rec.topics))
+    sep = "、" if iv.config.lang == "zh" else ", "
+    title = iv.t("q_title", i=iv.index + 1, n=len(iv.questions),
+                 topics=sep.join(topic_name(t, iv.config.lang) for t in rec.topics))
     text = rec.question
     if rec.kind == "choice":
         text = f"{text} {iv.t('multi' if len(rec.correct or '') > 1 else 'single')}"

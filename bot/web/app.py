@@ -42,6 +42,10 @@ def launch(ctx: Context, host: str = "127.0.0.1", port: int = 7860, *, block: bo
     demo.mianshi_services.engine.warm_roles()  # a local model server starts beside, not before, the first page
     login = {} if users is None else {"auth": users.authenticate,
                                       "auth_message": f'{UI["zh"]["login"]} · {UI["en"]["login"]}'}
-    demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True, footer_links=[],
-                css=CSS, max_file_size=f"{ctx.settings.max_file_mb:g}mb", prevent_thread_lock=not block, **login)
+    try:
+        demo.launch(server_name=host, server_port=port, share=False, inbrowser=False, quiet=True, footer_links=[],
+                    css=CSS, max_file_size=f"{ctx.settings.max_file_mb:g}mb", prevent_thread_lock=not block, **login)
+    finally:
+        if block:  # the server has stopped: its downloads go with it
+            demo.mianshi_services.exports.close()
     return demo

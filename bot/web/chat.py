@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from pathlib import PurePath
 
 from bot.interview import Interview, Message
 from bot.interview.state import Card, Source
@@ -23,7 +24,8 @@ DOLLAR = "<span>&#36;</span>"
 
 def plain(text: str | None) -> str:
     """Text exactly as written in a Markdown+HTML message: no tags, no Markdown, no formula."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text or "", quote=True)).replace("$", DOLLAR)
+    # quote=False: an entity such as &#x27; would have its "#" backslash-escaped below and show as text.
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text or "", quote=False)).replace("$", DOLLAR)
 
 
 def _math(body: str, display: bool) -> str:
@@ -61,7 +63,9 @@ def source_line(src: Source | None) -> str:
         return ""
     section = [h for h in src.section if h != src.title][-2:]
     where = " › ".join([src.path, *section] if src.path else section)
-    return " — ".join(x for x in (src.title, where) if x)
+    # A title that is only the file name (documents without one fall back to it) would say the same twice.
+    title = "" if src.path and src.title in (PurePath(src.path).stem, PurePath(src.path).name) else src.title
+    return " — ".join(x for x in (title, where) if x)
 
 
 def _tone(score: float) -> str:

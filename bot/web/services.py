@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -76,6 +77,35 @@ def browser_secret(store_dir: Path) -> str:
         return key
 
 
+class Exports:
+    """Where downloads are written: one temporary folder per server, each export in its own sub-folder,
+    removed once older than ``keep_s`` (Gradio has copied it to its own cache by then) and at shutdown."""
+
+    def __init__(self, keep_s: float = 600.0) -> None:
+        self.keep_s = keep_s
+        self._root: Path | None = None
+        self._lock = threading.Lock()
+
+    def new_dir(self) -> Path:
+        import tempfile
+        import time
+
+        with self._lock:
+            if self._root is None:
+                self._root = Path(tempfile.mkdtemp(prefix="mianshi-export-"))
+            now = time.time()
+            for old in self._root.iterdir():
+                if now - old.stat().st_mtime > self.keep_s:
+                    shutil.rmtree(old, ignore_errors=True)
+            return Path(tempfile.mkdtemp(dir=self._root))
+
+    def close(self) -> None:
+        with self._lock:
+            if self._root is not None:
+                shutil.rmtree(self._root, ignore_errors=True)
+                self._root = None
+
+
 class Services:
     def __init__(self, ctx: Context, users=None) -> None:
         from bot.interview import History, InterviewEngine, SavedInterviews
@@ -89,6 +119,7 @@ class Services:
         self.engine = InterviewEngine(ctx.store, history=self.history, grader_factory=self._make_grader,
                                       roles_factory=(lambda: ctx.llm_roles) if self.llm_on else None)
         self.live = LiveInterviews(SavedInterviews(ctx.store_dir))
+        self.exports = Exports()
         self.write_lock = threading.Lock()  # one ingest or removal at a time: SQLite has one writer
         self._cal = None
 

@@ -1,8 +1,6 @@
 """The Progress tab: trend, per-topic strength, due and weak questions, CSV and Anki exports."""
 
-
-import tempfile
-from pathlib import Path
+from __future__ import annotations
 
 from bot.grading.schema import WEAK_SCORE
 from bot.interview import normalize_user
@@ -40,7 +38,7 @@ def wire(ui: Layout, svc: Services) -> None:
                 who = normalize_user(svc.user_of(request, name))
             except MianshiError:
                 raise gr.Error(UI[lc]["need_user"], print_exception=False) from None
-            out = Path(tempfile.mkdtemp(prefix="mianshi-export-"))
+            out = svc.exports.new_dir()
             if kind == "csv":
                 path = svc.history.export_csv(who, out / "mianshi_history.csv")
             else:
