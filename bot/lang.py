@@ -14,14 +14,15 @@ _LATIN_WORD = re.compile(r"[A-Za-z]+")
 def language_of(text: str) -> Lang:
     """``en`` for a text written in English, else ``zh`` (the default).
 
-    English means at least three Latin words and Latin letters outnumbering CJK characters four to one:
-    a bare "BN" or "pass" is no choice of language, and Chinese with English terms stays Chinese.
+    English means at least three Latin words and Latin letters outnumbering CJK characters eight to one:
+    a bare "BN" or "pass" is no choice of language, and Chinese with English terms stays Chinese
+    ("Batch Normalization 和 Group Normalization有何区别?" is a Chinese question).
     """
     words = _LATIN_WORD.findall(text)
     if len(words) < 3:
         return "zh"
     latin = sum(len(w) for w in words)
-    return "en" if len(_CJK.findall(text)) * 4 < latin else "zh"
+    return "en" if len(_CJK.findall(text)) * 8 < latin else "zh"
 
 
 def is_english(text: str) -> bool:

@@ -69,7 +69,7 @@ def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
         _require_text(path, text)
         parsed = parse_document(text)
         parsed.title = _first_line(text) or path.stem
-        return parsed
+        return _without_lead_ins(parsed)
     questions, skipped = extract(doc)
     text = clean_text(doc.plain_text())
     _require_text(path, text)
@@ -88,6 +88,18 @@ def load_document(path: Path, data: bytes, max_bytes: int) -> ParsedDocument:
         parsed.skipped = skipped + [SkippedSection(heading=q.question, reason="not a question (flat text)") for q in dropped]
     if path.stem.lower() in NAVIGATION_NAMES and all(q.origin == "topic" for q in parsed.questions):
         raise NavigationFile(f"{_show(path)} is a navigation page with no questions — skipped")
+    return _without_lead_ins(parsed)
+
+
+# A short single line ending in a colon ("解决过拟合:", "对应的解决办法分别是：") announces an answer the document
+# no longer has (an image, a list lost in scraping): it is no answer, like a TODO stub.
+_LEAD_IN = re.compile(r"^[^\n]{1,24}[:：]$")
+
+
+def _without_lead_ins(parsed: ParsedDocument) -> ParsedDocument:
+    for q in parsed.questions:
+        if q.kind == "open" and q.answer and _LEAD_IN.match(q.answer.strip()):
+            q.answer, q.display = None, None
     return parsed
 
 

@@ -162,6 +162,20 @@ def test_stubs_and_link_lists_are_no_answer(body):
     assert [(q.question, q.answer) for q in qs] == [("什么是梯度消失?", None), ("什么是梯度爆炸?", "梯度逐层放大。")]
 
 
+@pytest.mark.parametrize("name, text", [
+    ("notes.md", "# Notes\n\n## 1. 神经网络不收敛的原因?\n\n对应的解决办法分别是:\n\n## 2. 什么是梯度爆炸?\n\n梯度逐层放大。\n"),
+    ("notes.txt", "1. 神经网络不收敛的原因?\n对应的解决办法分别是:\n2. 什么是梯度爆炸?\n梯度逐层放大。\n"),
+])
+def test_a_lone_lead_in_ending_in_a_colon_is_no_answer(tmp_path, name, text):
+    from ingest.formats import load_document
+
+    f = tmp_path / name
+    f.write_text(text, encoding="utf-8")
+    doc = load_document(f, f.read_bytes(), 1_000_000)
+    assert [(q.question.rstrip("?？"), q.answer) for q in doc.questions] == [
+        ("神经网络不收敛的原因", None), ("什么是梯度爆炸", "梯度逐层放大。")]
+
+
 def test_numbered_run_of_headings_makes_imperatives_questions():
     text = "# 面试题\n\n" + "".join(f"## {i}. {t}\n\n{t}的答案在这里,足够长。\n\n" for i, t in enumerate(
         ["什么是卷积?", "介绍一下空洞卷积", "上采样的原理和常用方式", "为什么用ReLU?"], 1))

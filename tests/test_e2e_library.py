@@ -214,7 +214,14 @@ def test_library_in_a_real_browser(browser, tmp_path):
         page.locator("#rec-filter").get_by_text("没有答案", exact=True).click()
         _pick_record(page, "紫藤门控系数")
         assert "没有答案" in _text(page, "#record-view")
+        page.click("#delete-record")  # asks first; cancelling keeps the record
+        page.wait_for_selector("#confirm-delete", state="visible")
+        assert "确定删除这道题吗" in _text(page, "#confirm-delete-row")
+        page.click("#keep-record")
+        page.wait_for_selector("#confirm-delete", state="hidden")
+        assert any("紫藤门控系数" in r for r in _rows(page, "#records"))
         page.click("#delete-record")
+        page.click("#confirm-delete")
         _wait(page, lambda: "已删除" in _text(page, "#record-msg"), "the deletion")
         assert not any("紫藤门控系数" in r for r in _rows(page, "#records"))
 

@@ -342,3 +342,32 @@ def test_planning_modes(engine, history, grader):
 def test_setup_errors_say_how_to_fix(engine, config, message):
     with pytest.raises(InputError, match=message):
         engine.start(InterviewConfig(**config))
+
+
+@pytest.fixture(scope="module")
+def bilingual(tmp_path_factory):
+    from bot.context import build_context
+    from bot.settings import Settings
+    from tests.support import Cli
+
+    doc = tmp_path_factory.mktemp("bilingual") / "notes.md"
+    doc.write_text(
+        "## What is dropout?\n\nDropout randomly zeroes activations during training to reduce overfitting.\n\n"
+        "## What does batch normalization do?\n\nIt normalises each mini-batch and then scales and shifts it.\n\n"
+        "## Why use residual connections?\n\nThey let gradients flow through identity paths in deep networks.\n\n"
+        "## 什么是过拟合？\n\n模型在训练集上表现好、在测试集上表现差。\n\n"
+        "## Batch Normalization 和 Group Normalization 有何区别？\n\nBN 在 batch 维度上归一化，GN 在通道分组内归一化。\n\n"
+        "## 为什么要用学习率衰减？\n\n后期减小步长，让参数在最优点附近稳定收敛。\n", encoding="utf-8")
+    c = Cli(doc.parent / "store")
+    assert c("ingest", doc).exit_code == 0
+    return build_context(c.store, Settings(embedder="hash"))
+
+
+@pytest.mark.parametrize("lang, n, expect", [("en", 3, ["en"] * 3), ("zh", 3, ["zh"] * 3),
+                                             ("en", 5, ["en"] * 3 + ["zh"] * 2)])
+def test_an_interview_asks_questions_in_its_own_language_first(bilingual, lang, n, expect):
+    from bot.lang import language_of
+
+    eng = InterviewEngine(bilingual.store, make_grader(bilingual.embedder, bilingual.tokenizer, "overlap"))
+    iv = eng.start(InterviewConfig(user="lang", lang=lang, n_questions=n, kinds="open", seed=1))
+    assert [language_of(q.question) for q in iv.questions] == expect

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 
 from bot.interview.history import History
+from bot.lang import language_of
 from bot.interview.state import InterviewConfig, Kinds
 from ingest.errors import InputError
 from ingest.schema import Record
@@ -44,9 +45,10 @@ class QuestionPlanner:
         if config.question_ids:
             return pool[:n]
         if config.mode == "topic":
-            return _by_topic(pool, config.topics, n, rng)
+            return _by_topic(pool, config.topics, n, rng, config.lang)
         rest = pool[:]
         rng.shuffle(rest)
+        rest = _in_language_first(rest, config.lang)
         if config.mode == "review" and self.history is not None:
             by_id = {r.id: r for r in pool}
             first = [by_id[q] for q in self.history.review_order(config.user) if q in by_id]
@@ -61,10 +63,17 @@ class QuestionPlanner:
         return self.store.record_source(rec.id)
 
 
-def _by_topic(pool: list[Record], topics: list[str], n: int, rng: random.Random) -> list[Record]:
+def _in_language_first(records: list[Record], lang: str) -> list[Record]:
+    """Questions written in the interview's language first (stable: the shuffled order stays within each
+    group); the others follow, so a bank short of them still fills the interview."""
+    return sorted(records, key=lambda r: language_of(r.question) != lang)
+
+
+def _by_topic(pool: list[Record], topics: list[str], n: int, rng: random.Random, lang: str = "zh") -> list[Record]:
     by_topic = {t: [r for r in pool if t in r.topics] for t in topics}
-    for rs in by_topic.values():
+    for t, rs in by_topic.items():
         rng.shuffle(rs)
+        by_topic[t] = _in_language_first(rs, lang)
     picked: dict[str, Record] = {}
     # Round-robin over the chosen topics so each gets a fair share, then group by topic for the flow.
     while len(picked) < n and any(by_topic.values()):

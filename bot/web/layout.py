@@ -280,3 +280,10 @@ def _records(ui: Layout, admin: bool) -> None:
                 ui.unflag_btn = reg(gr.Button(L["unflag"], visible=False, elem_id="unflag"), "unflag", "value")
                 ui.delete_btn = reg(gr.Button(L["delete"], variant="stop", elem_id="delete-record"), "delete",
                                     "value")
+            with gr.Row(visible=False, elem_id="confirm-delete-row") as ui.delete_confirm_row:
+                ui.delete_confirm_text = reg(gr.Markdown(L["confirm_delete_line"], elem_id="confirm-delete-text"),
+                                             "confirm_delete_line", "value")
+                ui.delete_confirm_btn = reg(gr.Button(L["confirm_delete"], variant="stop", scale=0, min_width=110,
+                                                      elem_id="confirm-delete"), "confirm_delete", "value")
+                ui.delete_keep_btn = reg(gr.Button(L["keep"], scale=0, min_width=80, elem_id="keep-record"), "keep",
+                                         "value")

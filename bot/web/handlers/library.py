@@ -196,5 +196,10 @@ def _wire_records(ui: Layout, svc: Services, records_view, admin_or_refuse) -> N
     inputs = [ui.record_id, ui.edit_q, ui.edit_a, ui.rec_filter, ui.rec_search, ui.lang]
     outputs = [*record_outputs, ui.records_df, ui.record_ids]
     ui.save_btn.click(changed(save), inputs, outputs, concurrency_limit=1, api_name="edit_record")
-    ui.delete_btn.click(changed(delete), inputs, outputs, concurrency_limit=1, api_name="delete_record")
+    # Deleting asks first (as removing a source does): a misclick on the red button must not be final.
+    ui.delete_btn.click(lambda: gr.update(visible=True), None, [ui.delete_confirm_row], queue=False)
+    ui.delete_keep_btn.click(lambda: gr.update(visible=False), None, [ui.delete_confirm_row], queue=False)
+    ui.delete_confirm_btn.click(lambda: gr.update(visible=False), None, [ui.delete_confirm_row], queue=False).then(
+        changed(delete), inputs, outputs, concurrency_limit=1, api_name="delete_record")
+    ui.record_id.change(lambda: gr.update(visible=False), None, [ui.delete_confirm_row], queue=False)
     ui.unflag_btn.click(changed(unflag), inputs, outputs, concurrency_limit=1, api_name="unflag_record")

@@ -1,6 +1,7 @@
-"""The Progress tab: trend, per-topic strength, due and weak questions, CSV and Anki exports."""
+"""The Progress tab: trend, per-topic strength, due and weak questions, CSV and Anki exports.
 
-from __future__ import annotations
+No ``from __future__ import annotations`` here: Gradio finds the ``gr.Request`` parameter by its live annotation.
+"""
 
 from bot.grading.schema import WEAK_SCORE
 from bot.interview import normalize_user
