@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +44,16 @@ class ParsedDocument(Strict):
     skipped: list[SkippedSection] = Field(default_factory=list)
 
 
+def source_label(title: str | None, path: str | None, section: list[str] | tuple = ()) -> str:
+    """Where a passage comes from, the way a person finds it again: "title — path › section" (the last two
+    headings that are not the title). A title that is only the file name is not said twice."""
+    path = path or ""
+    heads = [h for h in section if h and h != title][-2:]
+    where = " › ".join([path, *heads] if path else heads)
+    title = "" if path and title in (PurePosixPath(path).stem, PurePosixPath(path).name) else (title or "")
+    return " — ".join(x for x in (title, where) if x)
+
+
 class Answer(Strict):
     text: str
     source: str = Field(description="file name and position, e.g. 'corpus/raw/a.txt#3'")
@@ -51,6 +62,18 @@ class Answer(Strict):
     section: list[str] = Field(default_factory=list, description="headings above the question in its document")
     title: str | None = Field(None, description="title of the source document (first H1, <title>, PDF metadata)")
     rel_path: str | None = Field(None, description="the source's path relative to the folder that was ingested")
+
+    @property
+    def doc_path(self) -> str:
+        """The document's path for people: relative to what was ingested; for records stored before that was
+        kept, the file name alone (never a server's absolute path)."""
+        if self.rel_path:
+            return self.rel_path
+        path = self.source.split("#", 1)[0]
+        return PurePosixPath(path).name if PurePosixPath(path).is_absolute() else path
+
+    def where(self) -> str:
+        return source_label(self.title, self.doc_path, self.section)
 
 
 class Record(Strict):

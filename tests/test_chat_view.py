@@ -17,6 +17,7 @@ from bot.grading import make_grader
 from bot.grading.schema import Grade, Wrong
 from bot.interview import History, InterviewConfig, InterviewEngine, SavedInterviews
 from bot.interview.state import Source
+from ingest.schema import Answer
 from bot.settings import Settings
 from bot.web.chat import DOLLAR, chat_messages, display_md, plain, source_line, with_math
 from bot.web.handlers.interview import flag_choices
@@ -68,6 +69,16 @@ def test_formulas_render_and_their_brackets_cannot_open_a_tag():
 ])
 def test_a_source_line_names_a_document_once(src, want):
     assert source_line(src) == want
+
+
+@pytest.mark.parametrize("answer, want", [
+    (Answer(text="x", source="/srv/bank/notes/dl.md#3", rel_path="notes/dl.md", title="DL", section=["DL", "CNN"]),
+     "DL — notes/dl.md › CNN"),
+    (Answer(text="x", source="/srv/bank/004_9c30.txt#1"), "004_9c30.txt"),  # stored before rel_path: no server path
+    (Answer(text="x", source="corpus/raw/a.txt#2", title="a"), "corpus/raw/a.txt"),
+])
+def test_an_answer_names_its_document_without_server_paths(answer, want):
+    assert answer.where() == want
 
 
 def test_quotes_and_apostrophes_show_as_written():

@@ -31,8 +31,7 @@ def source_of(rec: Record) -> Source | None:
     if not rec.answers:
         return None
     a = rec.answers[0]
-    path = a.rel_path or a.source.split("#", 1)[0]
-    return Source(title=a.title or "", path=path, section=list(a.section))
+    return Source(title=a.title or "", path=a.doc_path, section=list(a.section))
 
 
 def reference(iv: Interview, rec: Record) -> Message | None:

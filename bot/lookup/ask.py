@@ -99,7 +99,7 @@ def ask(retriever: Retriever, query: str, cal: Calibration, *, max_sources: int 
     for n, c in enumerate(chosen, 1):
         rec = c.record
         body = reference_text(rec) or "(题库中此题没有参考答案 no reference answer in the bank)"
-        src = rec.answers[0].source if rec.answers else ""
+        src = rec.answers[0].where() if rec.answers else ""
         parts.append(f"[{n}] {rec.question}\n{body}")
         sources.append(Source(id=rec.id, question=rec.question, source=src))
     return AskResult(answer="\n\n".join(parts), sources=sources, grounded=True)

@@ -40,7 +40,7 @@ class Candidate:
             id=self.record.id,
             question=self.record.question,
             answer=reference_text(self.record),
-            source=self.record.answers[0].source if self.record.answers else "",
+            source=self.record.answers[0].where() if self.record.answers else "",
             score=round(self.score, 6),
         )
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import PurePath
 
 from bot.interview import Interview, Message
 from bot.interview.state import Card, Source
 from bot.texts import CHAT
 from bot.web import docmd
+from ingest.schema import source_label
 
 # As in views.esc: backslash-escape Markdown syntax; '$' is handled apart (see the module doc).
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=^<>])")
@@ -59,13 +59,7 @@ def display_md(text: str | None) -> str:
 # --- messages -----------------------------------------------------------------------------
 def source_line(src: Source | None) -> str:
     """title — rel_path › section, the way a person finds the passage again; never a server path."""
-    if src is None:
-        return ""
-    section = [h for h in src.section if h != src.title][-2:]
-    where = " › ".join([src.path, *section] if src.path else section)
-    # A title that is only the file name (documents without one fall back to it) would say the same twice.
-    title = "" if src.path and src.title in (PurePath(src.path).stem, PurePath(src.path).name) else src.title
-    return " — ".join(x for x in (title, where) if x)
+    return source_label(src.title, src.path, src.section) if src is not None else ""
 
 
 def _tone(score: float) -> str:

@@ -81,7 +81,7 @@ def pick_records(records: list[Record], flagged: set[str], which: str, query: st
 
 def record_source(rec: Record) -> str:
     a = rec.answers[0] if rec.answers else None
-    return (a.rel_path or a.source.split("#")[0]) if a else ""
+    return a.doc_path if a else ""
 
 
 def record_table(records: list[Record], flagged: set[str], edited: set[str], lang: str):
