@@ -136,6 +136,8 @@ GRADE_TEXT = {
     "choice_subset": ("少选了：{r}（多选题少选得2分）。", "You missed {r} (a strict subset of a multi-answer key scores 2)."),
     "choice_wrong": ("选错了：{r}。", "Wrong choice: {r}."),
     "explanation": ("解析：{r}", "Explanation: {r}"),
+    "unsure": ("没有找到明确的错误或遗漏，但表述和参考答案差别较大，这个分数偏保守。",
+               "No clear error or gap was found, but the wording is far from the reference, so this score is cautious."),
 }
 
 

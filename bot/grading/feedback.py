@@ -33,4 +33,7 @@ def compose(g: Grade, lang: str) -> str:
     lines += [_t("right", lang, q=_quote(r)) for r in g.right[:MAX_LINES_EACH]]
     lines += [_t("wrong", lang, q=_quote(w.answer), r=w.reference.rstrip("。.")) for w in g.wrong[:MAX_LINES_EACH]]
     lines += [_t("missing", lang, r=m.rstrip("。.")) for m in g.missing[:MAX_LINES_EACH]]
+    if 1 < g.level < 4 and not g.wrong and not g.missing and not g.flags:
+        # The level's own words ("不完整") would name a gap the findings do not show: say what is true.
+        lines.append(_t("unsure", lang))
     return "\n".join(lines)

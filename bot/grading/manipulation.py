@@ -24,8 +24,9 @@ MODEL_PATH = Path(__file__).with_name("manipulation_model.json")
 DIM = 1 << 18
 NGRAMS = (1, 2, 3, 4)
 THRESHOLD = 0.5
+CLAUSE_THRESHOLD = 0.75  # for comma-separated pieces (see ``clause_pieces``)
 MIN_CONTENT = 4  # letters/CJK a segment needs before the classifier reads it ("(0,1)" says nothing)
-_CONTENT = re.compile(r"[A-Za-z\u4e00-\u9fff]")
+_CONTENT = re.compile(r"[^\W\d_]")  # letters of any script: a request in Cyrillic or Arabic is read too
 
 _BLOCKS = (
     re.compile(r"```.*?(?:```|$)", re.S), re.compile(r"`[^`\n]+`"), re.compile(r"<!--.*?(?:-->|$)", re.S),
@@ -34,6 +35,8 @@ _BLOCKS = (
 )
 # Sentence ends: CJK and ASCII terminators, and a period before a space (not "0.5" or "e.g.x").
 _SENTENCE_END = re.compile(r"(?<=[。！？!?；;])|(?<=\.)\s+")
+# Clause breaks inside a sentence: a plea can sit between two commas of an ordinary sentence.
+_CLAUSE_END = re.compile(r"[，,、]|…+|\.{2,}|——")
 # Structural cues: a chat role opening a line, a score-carrying field in JSON / tags / brackets.
 _ROLE = re.compile(r"(?:^|\n)\s*(?:[\[【<(|]\s*)?(?:system|assistant|admin|grader|evaluator|系统|管理员|评分员|考官)"
                    r"(?:\s*(?:消息|提示|message|prompt|note))?\s*[\]】>)|]?\s*[:：]", re.I)
@@ -50,6 +53,14 @@ def segments(text: str) -> list[str]:
         out.append(line)
         out += _SENTENCE_END.split(line)
     return list(dict.fromkeys(s.strip() for s in out if len(s.strip()) >= 2))
+
+
+def clause_pieces(text: str) -> list[str]:
+    """Comma-separated pieces of each sentence: shorter than ``segments``, so read with a stricter threshold
+    (a clause such as "各给一个分数" is ordinary DL text that happens to look like a request)."""
+    out = [c.strip() for line in text.splitlines() for sent in _SENTENCE_END.split(line)
+           for c in _CLAUSE_END.split(sent)]
+    return list(dict.fromkeys(c for c in out if len(c) >= 2))
 
 
 def _prep(text: str) -> str:
@@ -83,6 +94,8 @@ class ManipulationModel:
         found += [m.group(0) for m in _SCORE_FIELD.finditer(text)]
         segs = [s for s in segments(text) if len(_CONTENT.findall(s)) >= MIN_CONTENT] or [text]
         found += [s for s in segs[1:] if self.probability(s) >= self.threshold]
+        found += [c for c in clause_pieces(text) if c not in segs and len(_CONTENT.findall(c)) >= MIN_CONTENT
+                  and self.probability(c) >= CLAUSE_THRESHOLD]
         if not found and len(segs) == 1 and self.probability(segs[0]) >= self.threshold:
             found.append(segs[0])
         return list(dict.fromkeys(found))
