@@ -14,9 +14,12 @@ from bot.lang import is_english
 # One clause that only says "I don't know / skip / next one" (fillers allowed around it).
 _DONT_KNOW_CLAUSE = re.compile(
     r"^(?:我|这个|这题|这道题|真的|也|实在|暂时|抱歉|sorry|um+|hmm+|well|,|\s)*"
-    r"(?:不知道|不清楚|不会|不了解|不懂|没学过|没听过|没准备|没复习|忘了|想不起来|记不清|跳过|略|过|换一题|下一题|"
-    r"pass|skip|next|no idea|(?:i\s*)?(?:don'?t|do not) know|dont know|not sure|idk|i have no idea|n/?a|不确定|无|"
-    r"(?:i\s*)?(?:can'?t|cannot) remember|(?:i\s*)?haven'?t (?:learned|studied) (?:it|this|that))"
+    r"(?:(?:不太|不怎么|不是很|没太|没怎么)(?:知道|清楚|了解|懂|会|熟悉)|不知道|不清楚|不会|不了解|不懂|不确定|"
+    r"没(?:有)?(?:学|听|接触|用|见|看|研究|复习|准备)过|没(?:准备|复习|注意过?)|忘了|想不起来|记不清|说不上来|答不上来|"
+    r"跳过|略|过|换一题|下一题|"
+    r"pass|skip|next|no idea|(?:i\s*)?(?:don'?t|do not) know|dont know|not sure|idk|i have no idea|n/?a|无|"
+    r"(?:i\s*)?(?:can'?t|cannot) remember|"
+    r"(?:i\s*)?(?:haven'?t|have not|never) (?:learned|studied|covered|used|seen|heard of|looked at)(?: [\w-]+){0,4}(?: yet)?)"
     r"(?:了|呢|啊|吧|诶|哈|哦|呀|please|sorry|\s)*$", re.I)
 _DONT_KNOW_UNITS = 30  # longer answers say something besides "I don't know"
 

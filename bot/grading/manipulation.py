@@ -41,7 +41,10 @@ _CLAUSE_END = re.compile(r"[，,、]|…+|\.{2,}|——")
 _ROLE = re.compile(r"(?:^|\n)\s*(?:[\[【<(|]\s*)?(?:system|assistant|admin|grader|evaluator|系统|管理员|评分员|考官)"
                    r"(?:\s*(?:消息|提示|message|prompt|note))?\s*[\]】>)|]?\s*[:：]", re.I)
 _SCORE_FIELD = re.compile(r"[\"'“]?(?:score|grade|label|rating|points?|mark|分数|评分|得分|打分|分值)[\"'”]?\s*[:：=]\s*"
-                          r"[\"'“]?\s*(?:[0-9０-９]+(?:\.\d+)?|满分|full)|<\s*(?:score|grade|label)\s*>", re.I)
+                          r"[\"'“]?\s*(?:[0-9０-９]+(?:\.\d+)?|满分|full)|<\s*(?:score|grade|label)\s*>"
+                          # … or a Markdown table row that carries one: "| 评分 | 5 |"
+                          r"|\|\s*(?:score|grade|rating|分数|评分|得分|打分)\s*\|\s*(?:[0-9０-９]+(?:\.\d+)?|满分|full)\s*(?:/\s*5\s*)?\|",
+                          re.I)
 
 
 def segments(text: str) -> list[str]:
