@@ -280,6 +280,9 @@ def _multiple_choice(server, a, bank):
     rec = _current_question(a, bank)
     assert rec.kind == "choice" and a.locator("#choice").is_visible(), (rec.question, _bubbles(a)[-1][:300])
     assert not a.locator("#answer").is_visible()  # options are buttons, not a text box
+    # The box says whether one letter or several are wanted.
+    want = "选项（单选）" if len(rec.correct) == 1 else "选项（可多选）"
+    assert want in a.locator("#choice").inner_text(), a.locator("#choice").inner_text()
     for letter in rec.correct:
         a.locator(f"#choice input[name={letter}]").check()
     _shot(a, "05_multiple_choice")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bot.grading.metrics import metrics
 from bot.llm.backends import QWEN_FILE, LocalServer, make_llm, models_dir, smollm2_path
 from bot.llm.roles import LLMRoles, combine_scores
 from bot.settings import Settings
@@ -76,13 +77,13 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=160)
     args = ap.parse_args()
 
-    from bot.grading import evaluation as grade_eval
+    from bot.grading import data
     from bot.grading.grader import Grader
     from ingest.embed import make_embedder
     from ingest.tokenize import Tokenizer
 
     grader = Grader(make_embedder(Settings(embedder="e5")), Tokenizer())
-    rows = grade_eval.select(grade_eval.load_rows(), "test")
+    rows = data.load(data.DEV_FILES)  # hand-labelled rows (every labelled file is training data for the scorer)
     if args.limit and args.limit < len(rows):
         # Evenly spaced, so a subset still spans both eval files, every question type and the adversarial rows.
         rows = [rows[int(i * len(rows) / args.limit)] for i in range(args.limit)]
@@ -135,11 +136,13 @@ def main() -> None:
     (OUT / "llm_bench.md").write_text(markdown(report), encoding="utf-8")
 
 
-def evaluate(roles: LLMRoles, rows, offline, grader) -> dict:
-    from bot.grading import evaluation as grade_eval
+def _choice_score(grader, r) -> float:
+    return grader.grade(r.question, r.answer, [r.reference], kind="choice", correct=r.reference).score
 
+
+def evaluate(roles: LLMRoles, rows, offline, grader) -> dict:
     y = np.asarray([r.label for r in rows], dtype=float)
-    off = np.asarray([grade_eval._choice_score(grader, r) if g is None else g.score for r, g in zip(rows, offline)])
+    off = np.asarray([_choice_score(grader, r) if g is None else g.score for r, g in zip(rows, offline)])
     llm_raw: list[float | None] = []
     secs = []
     for r, g in zip(rows, offline):
@@ -157,7 +160,7 @@ def evaluate(roles: LLMRoles, rows, offline, grader) -> dict:
     asked = [l for l in llm_raw if l is not None]
     return {"n": len(rows), "llm_valid": len(asked), "llm_failed": len(secs) - len(asked),
             "judge_s_mean": round(statistics.mean(secs), 2) if secs else None,
-            "metrics": {k: {m: round(v, 3) for m, v in grade_eval.metrics(y, p).items()} for k, p in variants.items()}}
+            "metrics": {k: {m: round(v, 3) for m, v in metrics(y, p).items()} for k, p in variants.items()}}
 
 
 def markdown(report: dict) -> str:

@@ -34,8 +34,11 @@ def wire(ui: Layout, svc: Services, demo=None) -> None:
         cur = iv.current if iv is not None else None
         running = iv is not None and not iv.done
         is_choice = cur is not None and cur.kind == "choice" and iv.phase == "question"
+        # The box says whether one or several letters are wanted (a single-answer key: 单选).
+        label = ({"label": UI[iv.config.lang]["options_single" if len(cur.correct or "") <= 1 else "options"]}
+                 if is_choice else {})
         choice_upd = gr.update(visible=is_choice, value=[],
-                               choices=[(f"{k}. {v}", k) for k, v in cur.options.items()] if is_choice else [])
+                               choices=[(f"{k}. {v}", k) for k, v in cur.options.items()] if is_choice else [], **label)
         plot_upd = gr.update(visible=False)
         if iv is not None and iv.done:
             fig = V.summary_figure(svc.engine.summary(iv), iv.config.lang, svc.engine.previous_topics(iv))
