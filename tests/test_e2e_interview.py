@@ -203,6 +203,13 @@ def test_an_interview_worth_practising_with(server, browser, bank):
         assert "已恢复" in texts[-1] and any(re.search(r"第 2/3 题", t) for t in texts[-2:])
         assert not page.locator("#submit").is_disabled()
 
+        # The chat's own trash button puts a running interview's conversation straight back.
+        n = len(texts)
+        page.locator("#interview-chat").get_by_role("button", name=re.compile(r"clear|清", re.I)).first.click()
+        page.wait_for_timeout(500)
+        # (the "resumed" note was a bubble of the page, not of the interview: one fewer)
+        texts = _idle(page, lambda t: len(t) >= n - 1 and any(re.search(r"第 2/3 题", x) for x in t[-3:]))
+
         # Q2, wrong but confident: a red card that says what is true, then a follow-up on that concept.
         k2 = _current(texts)
         answer, score, follow = pred[k2, "wrong"]

@@ -51,7 +51,8 @@ def test_ask_cli_grounded_and_not(e5_cli):
     obj = json.loads(res.stdout)
     assert obj["grounded"] is True and obj["sources"]
     assert "反卷积" in obj["sources"][0]["question"]
-    assert obj["sources"][0]["source"].startswith("corpus/raw/") or "#" in obj["sources"][0]["source"]
+    src = obj["sources"][0]["source"]  # "title — path relative to what was ingested", never a server path
+    assert src.endswith(".txt") and " — " in src and not src.startswith("/") and "/work" not in src
     res = e5_cli("ask", "红烧肉怎么做才好吃", "--json")
     obj = json.loads(res.stdout)
     assert obj == {"answer": "题库中没有找到相关问题。", "sources": [], "grounded": False}

@@ -52,6 +52,9 @@ def wire(ui: Layout, svc: Services, demo=None) -> None:
 
     iv_outputs = [ui.iv_state, ui.chat, ui.answer, ui.choice, ui.summary_plot, ui.submit, ui.hint, ui.skip, ui.end,
                   ui.flag, ui.saved, ui.counter]
+    # The chat's own trash button would empty the view of a running interview (the interview goes on): put the
+    # conversation straight back.
+    ui.chat.clear(lambda iv: V.chat_messages(iv) if iv is not None else [], [ui.iv_state], [ui.chat], queue=False)
 
     def on_start(name, tps, n, knd, md, lng):
         try:
@@ -59,7 +62,7 @@ def wire(ui: Layout, svc: Services, demo=None) -> None:
                                   lang=V.lang_code(lng))
             return view(svc.engine.start(cfg))
         except MianshiError as exc:
-            raise gr.Error(str(exc), print_exception=False) from None
+            raise gr.Error(str(exc), title=UI[V.lang_code(lng)]["error_title"], print_exception=False) from None
 
     def step(fn):
         def handler(iv, *args):

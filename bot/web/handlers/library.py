@@ -5,7 +5,7 @@ changing handler checks that itself, whatever the page shows."""
 
 from pathlib import Path
 
-from bot.texts import LIBRARY
+from bot.texts import LIBRARY, UI
 from bot.web import libview as LV
 from bot.web import views as V
 from bot.web.layout import Layout, topic_choices
@@ -23,7 +23,7 @@ def wire(ui: Layout, svc: Services) -> None:
 
     def admin_or_refuse(request, lc):
         if not svc.can_edit(request):
-            raise gr.Error(LIBRARY[lc]["admin_only"], print_exception=False)
+            raise gr.Error(LIBRARY[lc]["admin_only"], title=UI[lc]["error_title"], print_exception=False)
 
     def records_view(which, query, lc):
         recs, flagged, edited = svc.bank_records()

@@ -38,7 +38,7 @@ def wire(ui: Layout, svc: Services) -> None:
                 # On a shared server the name comes from the login, never from the page.
                 who = normalize_user(svc.user_of(request, name))
             except MianshiError:
-                raise gr.Error(UI[lc]["need_user"], print_exception=False) from None
+                raise gr.Error(UI[lc]["need_user"], title=UI[lc]["error_title"], print_exception=False) from None
             out = svc.exports.new_dir()
             if kind == "csv":
                 path = svc.history.export_csv(who, out / "mianshi_history.csv")
