@@ -272,6 +272,9 @@ def test_an_interview_worth_practising_with(server, browser, bank):
         page.locator("#user-name textarea, #user-name input").first.fill("丁同学")
         _start(page, "选择题", 1)
         assert page.locator("#choice").is_visible() and not page.locator("#answer").is_visible()
+        # The setup panel is above the chat on a phone: starting scrolls the chat into view.
+        page.wait_for_function("() => { const r = document.getElementById('interview-chat').getBoundingClientRect();"
+                               " return r.top < window.innerHeight / 2 && r.bottom > 0; }", timeout=10000)
         for k, v in mcq.options.items():
             assert v[:8] in page.locator("#choice").inner_text()
         page.locator(f"#choice input[name={mcq.correct[0]}]").check()

@@ -371,3 +371,16 @@ def test_an_interview_asks_questions_in_its_own_language_first(bilingual, lang, 
     eng = InterviewEngine(bilingual.store, make_grader(bilingual.embedder, bilingual.tokenizer, "overlap"))
     iv = eng.start(InterviewConfig(user="lang", lang=lang, n_questions=n, kinds="open", seed=1))
     assert [language_of(q.question) for q in iv.questions] == expect
+
+
+@pytest.mark.parametrize("score, wrong, asks", [(0.3, False, False), (0.3, True, True), (2.0, False, True)])
+def test_a_follow_up_needs_something_right_or_something_to_correct(engine, score, wrong, asks):
+    from bot.grading.schema import Grade, Wrong
+
+    rec = next(r for r in engine.pool("open") if len(r.key_points) >= 3)
+    iv = engine.start(InterviewConfig(user="追问", question_ids=[rec.id], n_questions=1))
+    points = list(rec.key_points)
+    g = Grade(score=score, level=int(score), feedback="", key_points_missed=points, missing=points,
+              wrong=[Wrong(answer="它会让训练更慢", reference=points[0])] if wrong else [])
+    picked = engine._steps._follow_up(iv, rec, g, score, "它会让训练更慢")
+    assert (picked is not None) == asks, picked

@@ -35,6 +35,7 @@ from ingest.schema import Record
 # Nothing to build on in such an answer (empty, "don't know", off-topic, a copy, an injection): the
 # reference is shown instead of a follow-up.
 NO_FOLLOW_UP_FLAGS = {"empty", "dont_know", "offtopic", "copy", "injection"}
+FOLLOW_UP_MIN = 0.5  # below this, without a contradicted statement to probe, there is no gap to ask about
 
 
 class InterviewSteps:
@@ -233,6 +234,8 @@ class InterviewSteps:
         a point that is not a clean statement is passed over, and with none left there is no follow-up."""
         if rec.kind != "open" or score > FOLLOW_UP_MAX or NO_FOLLOW_UP_FLAGS & set(grade.flags):
             return None
+        if score < FOLLOW_UP_MIN and not grade.wrong:
+            return None  # nothing right and nothing to correct: the reference teaches more than a probe
         order = {p: i for i, p in enumerate(rec.key_points)}
         missed = sorted(M.missed(grade), key=lambda p: order.get(p, len(order)))
         candidates = [(w.reference, w.answer) for w in grade.wrong] + [(p, None) for p in missed]

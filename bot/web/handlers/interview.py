@@ -88,8 +88,11 @@ def wire(ui: Layout, svc: Services, demo=None) -> None:
     # Offline the handler stays the plain function it always was; with an LLM the feedback streams.
     submit_fn = on_submit_llm if svc.llm_on else step(on_submit)
     # Stable API names (not Gradio's handler_N) so scripts and the load test can drive an interview over HTTP.
+    # On a phone the setup panel sits above the chat: bring the chat into view once there is a question.
+    to_chat = ("() => { if (window.innerWidth < 768) "
+               "document.getElementById('interview-chat')?.scrollIntoView({block: 'start', behavior: 'smooth'}); }")
     ui.start.click(on_start, [ui.user, ui.topics, ui.count, ui.kinds, ui.mode, ui.lang], iv_outputs,
-                   api_name="start")
+                   api_name="start").then(None, None, None, js=to_chat)
     ui.submit.click(submit_fn, [ui.iv_state, ui.answer, ui.choice], iv_outputs, concurrency_limit=2,
                     api_name="submit")
     ui.answer.submit(submit_fn, [ui.iv_state, ui.answer, ui.choice], iv_outputs, concurrency_limit=2,
