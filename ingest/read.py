@@ -74,6 +74,12 @@ def read_bytes(path: Path, max_bytes: int) -> bytes:
             f"{_show(path)} has unsupported type '{path.suffix or '(none)'}' — "
             f"convert it to one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
+    return read_file(path, max_bytes)
+
+
+def read_file(path: Path, max_bytes: int) -> bytes:
+    """The raw bytes of a regular, not-too-large file of any type. Raises ``InputError``."""
+    path = Path(path)
     # OSError (permission denied, vanished, name too long) must be a per-file skip, and a FIFO or
     # device named x.txt would make read_bytes() block forever: check with stat first.
     try:

@@ -76,12 +76,13 @@ def eval_grade(
     ctx = context(store)
     emb = DiskCachedEmbedder(ctx.embedder, cache) if cache else ctx.embedder
     chunking = (ctx.settings.chunk_chars, ctx.settings.chunk_overlap)
+    prepared = None
     if fit:
-        info = runs.fit_all(emb, ctx.tokenizer, ctx.store, chunking, log=note)
+        info, prepared = runs.fit_all(emb, ctx.tokenizer, ctx.store, chunking, log=note)
         note(f"fitted on {info['rows']} rows: CV {info['cv']}")
     with Bars() as bars:
         text, summary = runs.evaluate_all(emb, ctx.tokenizer, ctx.store, ctx.retriever, chunking, sealed=sealed,
-                                          progress=bars, log=note)
+                                          progress=bars, log=note, prepared=prepared)
     path = report.write("sealed" if sealed else "dev", [f"# Grading eval ({'sealed' if sealed else 'dev'})\n", text])
     if as_json:
         emit(summary)

@@ -16,8 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.errors import BadInputLine
 from ingest.errors import InputError
-from ingest.read import decode_text
-from ingest.sizes import format_mb
+from ingest.read import decode_text, read_file
 from bot.grading.contrast import ContrastSet
 from bot.grading.grader import Grader, grade_with_bank
 from bot.grading.schema import Grade
@@ -97,14 +96,7 @@ def read_batch_file(path: Path, max_bytes: int) -> tuple[list[BatchItem], list[B
         raise InputError(f"{path} is a folder — give a JSONL file with --input")
     if not path.exists():
         raise InputError(f"找不到文件 no such file: {path} — give a JSONL file with --input")
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError(f"{path} is {format_mb(size)}, over the {format_mb(max_bytes)} limit — split it "
-                             f"or raise MIANSHI_MAX_FILE_BYTES")
-        data = path.read_bytes()
-    except OSError as err:
-        raise InputError(f"{path} cannot be read ({err.strerror}) — check the path and permissions") from None
+    data = read_file(path, max_bytes)
     if not data.strip():
         return [], []
     return read_batch(decode_text(path, data).splitlines())

@@ -58,11 +58,6 @@ def load(names: tuple[str, ...], directory: Path = EVAL_DIR) -> list[GradeRow]:
     return [r for name in names for r in read_rows(Path(directory) / name)]
 
 
-def load_rows(directory: Path = EVAL_DIR) -> list[GradeRow]:
-    """The older hand-labelled rows (both of their splits are train/dev data now)."""
-    return load(TRAIN_FILES, directory)
-
-
 def hand_sets() -> dict[str, list[GradeRow]]:
     """Every hand-labelled file the scorer may fit on, by name: the older rows, both dev files and the spent
     sealed split (its numbers were seen once; it is training data now, never a test split)."""

@@ -93,21 +93,15 @@ def _weights(sources: list[str]) -> np.ndarray:
                        for s in sources])
 
 
-def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
-    """Multinomial logistic regression + isotonic map; C by grouped CV, judged on the ``select`` rows (the
-    hand-labelled ones: public 2-way labels and synthetic rows are training signal, not the target)."""
+def _search_c(xs, y, groups, weights, select, c_grid, log=None):
+    """(CV metrics, best C, its out-of-fold expected classes) by grouped CV, judged on the ``select`` rows."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
 
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
-    xs = (x - mean) / scale
-    splits = list(GroupKFold(n_splits=FOLDS).split(xs, y, groups)) if len(c_grid) > 1 else []
+    splits = list(GroupKFold(n_splits=FOLDS).split(xs, y, groups))
     best = None
     for c in c_grid:
-        if not splits:
-            best = ({}, c, None)
-            break
         e = np.zeros(len(y))
         for tr, te in splits:
             m = LogisticRegression(C=c, max_iter=3000).fit(xs[tr], y[tr], sample_weight=weights[tr])
@@ -120,7 +114,21 @@ def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
             log(f"  C={c}: CV (hand rows) qwk {m_['qwk']:.3f} spearman {m_['spearman']:.3f} mae {m_['mae']:.3f}")
         if best is None or (m_["qwk"], -m_["mae"]) > (best[0]["qwk"], -best[0]["mae"]):
             best = (m_, c, e)
-    m_, c, e = best
+    return best
+
+
+def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
+    """Multinomial logistic regression + isotonic map; C by grouped CV, judged on the ``select`` rows (the
+    hand-labelled ones: public 2-way labels and synthetic rows are training signal, not the target)."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    xs = (x - mean) / scale
+    if len(c_grid) == 1:  # a C fixed by the caller (inside a CV fold): nothing to search
+        m_, c, e = {}, c_grid[0], None
+    else:
+        m_, c, e = _search_c(xs, y, groups, weights, select, c_grid, log)
     model = LogisticRegression(C=c, max_iter=3000).fit(xs, y, sample_weight=weights)
     if e is None:  # a fixed C (inside a CV fold): in-sample expectations
         e = model.predict_proba(xs) @ model.classes_.astype(float)

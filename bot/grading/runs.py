@@ -31,6 +31,7 @@ class TrainingData:
     public: dict[str, list]
     rows: list[fitting.TrainRow]
     pairs: list[tuple[str, str]]
+    inspected: list | None = None  # the rows' features, once a fit has computed them
 
 
 def training_data(store) -> TrainingData:
@@ -47,8 +48,9 @@ def training_data(store) -> TrainingData:
     return TrainingData(records, hand, public, rows, _pairs(records, all_hand))
 
 
-def fit_all(embedder, tokenizer, store, chunking, log=None) -> dict:
-    """Manipulation classifier on generated examples, then the scorer on the training mix."""
+def fit_all(embedder, tokenizer, store, chunking, log=None) -> tuple[dict, TrainingData]:
+    """Manipulation classifier on generated examples, then the scorer on the training mix. Returns a summary and
+    the training data with its features, which ``evaluate_all`` can reuse instead of computing them again."""
     td = training_data(store)
     sentences = [s for _, ref, _, _ in td.records for s in split_sentences(ref)] + [q for q, *_ in td.records]
     sentences += [r.answer for rs in td.hand.values() for r in rs if "adversarial" not in r.tags and not r.is_choice]
@@ -56,8 +58,8 @@ def fit_all(embedder, tokenizer, store, chunking, log=None) -> dict:
         sentences += list(dict.fromkeys(r.answer for r in rs))[:1200] + list(dict.fromkeys(r.reference for r in rs))[:200]
     man = fitting.fit_manipulation(sentences, log=log)
     g = Grader(embedder, tokenizer, scorer=fitting.Unfitted(), chunking=chunking)
-    params, _ = fitting.fit(g, td.rows, td.pairs, log=log)
-    return {"rows": len(td.rows), "cv": params.cv, "manipulation_heldout": man["heldout_generated_accuracy"]}
+    params, td.inspected = fitting.fit(g, td.rows, td.pairs, log=log)
+    return {"rows": len(td.rows), "cv": params.cv, "manipulation_heldout": man["heldout_generated_accuracy"]}, td
 
 
 def _section(sections, summary, name, scored, times) -> evaluation.GradeReport:
@@ -75,11 +77,12 @@ def _latency(sections, summary, name, embedder, tokenizer, chunking, retriever, 
 
 
 def evaluate_all(embedder, tokenizer, store, retriever, chunking, *, sealed: bool = False, progress=None,
-                 log=None) -> tuple[str, dict]:
+                 log=None, prepared: TrainingData | None = None) -> tuple[str, dict]:
     """Without ``sealed``: every hand-labelled file out-of-fold (grouped by question) and every public set
     cross-domain (a model fitted without it), through the whole grader; bank-path latency. With ``sealed``:
-    the current sealed split, graded by the shipped model (hash-checked; run once, at the end)."""
-    td = training_data(store)
+    the current sealed split, graded by the shipped model (hash-checked; run once, at the end). ``prepared``:
+    what ``fit_all`` just returned (its features were made with the same centre and contrast set)."""
+    td = prepared or training_data(store)
     g = Grader(embedder, tokenizer, chunking=chunking)
     sections, summary = [], {}
     if sealed:
@@ -91,7 +94,11 @@ def evaluate_all(embedder, tokenizer, store, retriever, chunking, *, sealed: boo
         report.plot(scored, report.REPORT_DIR / "grade-sealed.png", f"sealed {name}: QWK {rep.qwk:.2f}")
     else:
         params = g.scorer.params
-        inspected = fitting.inspect_rows(g, td.rows, td.pairs, log)
+        if td.inspected is None:
+            td.inspected = fitting.inspect_rows(g, td.rows, td.pairs, log)
+        else:
+            g.set_contrast(td.pairs)
+        inspected = td.inspected
         fitting.use(g, params)
         oof = crossval.out_of_fold(g, inspected, td.hand, params, progress=progress)
         every = [], []

@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import Field
 
 from bot.grading.schema import WEAK_SCORE, is_weak
+from bot.interview.db import connect
 from ingest.errors import InputError
 from ingest.schema import Strict
 
@@ -149,13 +150,8 @@ class History:
 
     def __init__(self, store_dir: Path) -> None:
         self.path = Path(store_dir) / DB_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.db = connect(self.path, _SCHEMA)
         self._scheduler = None
 
     def close(self) -> None:

@@ -7,13 +7,13 @@ state had other fields — is dropped instead of failing the page: its answers a
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.interview.db import connect
 from bot.interview.state import Interview
 
 DB_NAME = "live.sqlite"
@@ -31,12 +31,8 @@ class SavedInterviews:
 
     def __init__(self, store_dir: Path) -> None:
         self.path = Path(store_dir) / DB_NAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(_SCHEMA)
+        self.db = connect(self.path, _SCHEMA)
         self.prune()
 
     def save(self, iv: Interview) -> None:
