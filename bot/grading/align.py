@@ -56,7 +56,7 @@ def _conflict(clause: str, point: str, ctoks: set[str], ptoks: set[str], ref_ent
         return "direction"
     if cues.antonym_clash(clause, point):
         return "antonym"
-    for t in sorted(ctoks & ptoks, key=len, reverse=True)[:6]:
+    for t in sorted(ctoks & ptoks, key=lambda t: (-len(t), t))[:6]:  # ties by text: no hash-seed order
         if len(t) < 2:
             continue
         a, b = cues.negated(clause, t), cues.negated(point, t)
