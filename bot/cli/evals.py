@@ -71,18 +71,27 @@ def eval_grade(
     Example: mianshi eval grade --fit
     """
     from bot.grading import report, runs
-    from bot.grading.cache import DiskCachedEmbedder
+    from bot.grading.cache import DiskCachedEmbedder, DiskCachedStates
+    from bot.grading.native import StateEncoder
+    from bot.grading.pairhead import MAX_TOKENS, load_pair_scorer
 
     ctx = context(store)
     emb = DiskCachedEmbedder(ctx.embedder, cache) if cache else ctx.embedder
+    states = (DiskCachedStates(StateEncoder(), cache.with_suffix(".states.npz"), MAX_TOKENS) if cache
+              else StateEncoder())
+    pair = load_pair_scorer(required=not fit, encoder=states)
     chunking = (ctx.settings.chunk_chars, ctx.settings.chunk_overlap)
     prepared = None
     if fit:
-        info, prepared = runs.fit_all(emb, ctx.tokenizer, ctx.store, chunking, log=note)
+        info, prepared = runs.fit_all(emb, ctx.tokenizer, ctx.store, chunking, log=note, pair=pair)
         note(f"fitted on {info['rows']} rows: CV {info['cv']}")
+        if cache:
+            states.save()
     with Bars() as bars:
         text, summary = runs.evaluate_all(emb, ctx.tokenizer, ctx.store, ctx.retriever, chunking, sealed=sealed,
-                                          progress=bars, log=note, prepared=prepared)
+                                          progress=bars, log=note, prepared=prepared, pair=pair)
+    if cache:
+        states.save()
     path = report.write("sealed" if sealed else "dev", [f"# Grading eval ({'sealed' if sealed else 'dev'})\n", text])
     if as_json:
         emit(summary)

@@ -93,3 +93,30 @@ class DiskCachedEmbedder:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(self.path, **self._d)
             self._dirty = False
+
+
+class DiskCachedStates:
+    """Wraps the token-state reader: states by text in one .npz (float16, the head's token cap), saved by
+    ``save``. Dev runs only: a fit reads the states of ~4,500 texts."""
+
+    def __init__(self, encoder, path: Path, max_tokens: int) -> None:
+        self.encoder, self.path, self.max_tokens = encoder, Path(path), max_tokens
+        self._d: dict[str, np.ndarray] = {}
+        self._dirty = False
+        if self.path.exists():
+            with np.load(self.path) as z:
+                self._d = {k: z[k] for k in z.files}
+
+    def states(self, text: str) -> np.ndarray:
+        key = "s" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+        hit = self._d.get(key)
+        if hit is None:
+            hit = self._d[key] = self.encoder.states(text)[:self.max_tokens].astype(np.float16)
+            self._dirty = True
+        return hit
+
+    def save(self) -> None:
+        if self._dirty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, **self._d)
+            self._dirty = False

@@ -4,49 +4,39 @@ public set is graded by a model fitted without that set (cross-domain)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from bot.grading.data import GradeRow
 from bot.grading.evaluation import grade_rows
 from bot.grading.fitting import Inspected, fit_inspected, use
+from bot.grading.folds import FOLDS, group_folds
 from bot.grading.grader import Grader
 from bot.grading.model import ModelParams
-
-FOLDS = 5
 
 
 def _fixed_c(params: ModelParams) -> tuple[float, float]:
     return params.C, params.fallback.C if params.fallback is not None else params.C
 
 
-def _folds(groups: list[str], n: int) -> list[set[str]]:
-    """Groups dealt round-robin by size (largest first) so folds hold similar numbers of rows."""
-    sizes: dict[str, int] = defaultdict(int)
-    for g in groups:
-        sizes[g] += 1
-    folds: list[set[str]] = [set() for _ in range(n)]
-    load = [0] * n
-    for g in sorted(sizes, key=lambda k: (-sizes[k], k)):
-        i = min(range(n), key=lambda k: (load[k], k))
-        folds[i].add(g)
-        load[i] += sizes[g]
-    return folds
-
-
 def out_of_fold(grader: Grader, inspected: list[Inspected], sets: dict[str, list[GradeRow]], params: ModelParams,
-                folds: int = FOLDS, progress=None) -> dict[str, tuple[list[tuple[GradeRow, float]], list[float]]]:
-    """Every row of ``sets`` graded by a model fitted on the training rows of the other questions."""
+                fold_heads: list, folds: int = FOLDS,
+                progress=None) -> dict[str, tuple[list[tuple[GradeRow, float]], list[float]]]:
+    """Every row of ``sets`` graded by a model — scorer and pair head — fitted on the training rows of the
+    other questions (``fold_heads``: ``pairfit.rows_out_of_fold``'s heads, one per fold of the same split)."""
     center = list(params.center)
-    parts = _folds([x.row.group for x in inspected], folds)
+    parts = group_folds([x.row.group for x in inspected], folds)
+    if len(fold_heads) != len(parts):
+        raise ValueError(f"{len(fold_heads)} pair heads for {len(parts)} folds")
+    shipped = grader.pair.head
     out: dict[str, tuple[list, list]] = {name: ([], []) for name in sets}
     try:
-        for held in parts:
+        for held, head in zip(parts, fold_heads):
+            grader.pair.head = head
             use(grader, fit_inspected([x for x in inspected if x.row.group not in held], center, _fixed_c(params)))
             for name, rows in sets.items():
                 scored, times = grade_rows(grader, [r for r in rows if r.question in held], progress)
                 out[name][0].extend(scored)
                 out[name][1].extend(times)
         # Rows no training row shares a question with (multiple choice: graded by rule) need no held-out model.
+        grader.pair.head = shipped
         use(grader, params)
         seen = set().union(*parts)
         for name, rows in sets.items():
@@ -54,6 +44,7 @@ def out_of_fold(grader: Grader, inspected: list[Inspected], sets: dict[str, list
             out[name][0].extend(scored)
             out[name][1].extend(times)
     finally:
+        grader.pair.head = shipped
         use(grader, params)
     return out
 

@@ -28,7 +28,7 @@ HIT_TOKENS = 0.5  # …or this share of the key point's own terms (beyond the qu
 BASE_FEATURES: tuple[str, ...] = (
     "kp_mean", "kp_cover", "kp_max", "kp_min", "kp_gain", "ans_ref", "rel_q", "ref_q", "lex_recall",
     "lex_precision", "bigram_recall", "len_ratio", "log_len", "english", "cl_support", "cl_unsupported",
-    "ref_over_q", "kp_over_q", "hit_share", "contra_points", "contra_share", "point_terms",
+    "ref_over_q", "kp_over_q", "hit_share", "contra_points", "contra_share", "point_terms", "pair",
 )
 CONTRAST_FEATURES: tuple[str, ...] = ("ctr_margin", "ctr_rank", "ctr_lex_margin", "ctr_lex_rank")
 FEATURE_NAMES: tuple[str, ...] = BASE_FEATURES + CONTRAST_FEATURES
@@ -59,11 +59,13 @@ class Features:
     contra_share: float = 0.0   # contradicted / (contradicted + supported) key points
     strong_points: float = 0.0  # key points contradicted by a precise cue (direction, antonym, entity)
     point_terms: float = 0.0    # share of key points one of whose own terms the answer names
+    pair: float = 0.0           # the pair head's score of (answer, reference) token states (bot.grading.pairhead)
     ctr_margin: float = 0.0     # own reference's hubness-corrected cosine − the best other question's
     ctr_rank: float = 0.0       # log2(1 + other questions whose reference sits closer to the answer than its own)
     ctr_lex_margin: float = 0.0  # IDF share of the answer's terms in its own question+reference − best other's
     ctr_lex_rank: float = 0.0   # log2(1 + other questions whose terms explain more of the answer)
     has_contrast: bool = False
+    cross_lingual: bool = False  # answer and reference in different languages (zh vs en)
     other_question: str = ""    # the other question the contrast set says the answer fits best
     points: list[str] = field(default_factory=list)
     hits: list[str] = field(default_factory=list)
@@ -111,7 +113,8 @@ def _centred(v: np.ndarray, center: np.ndarray | None) -> np.ndarray:
 
 
 def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, reference: str,
-             points: list[str], contrast: dict | None = None, center: np.ndarray | None = None) -> Features:
+             points: list[str], contrast: dict | None = None, center: np.ndarray | None = None,
+             pair: float = 0.0) -> Features:
     kv = cache.get(points)
     ref_vec = cache.get([reference])[0]
     qv = cache.get([question], "query")[0]
@@ -167,7 +170,9 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
         contra_points=float(n_contra),
         contra_share=n_contra / (n_contra + n_sup) if n_contra + n_sup else 0.0,
         point_terms=sum(named) / len(points) if points else 0.0,
+        pair=pair,
         has_contrast=contrast is not None,
+        cross_lingual=is_english(view.text) != is_english(reference),
         other_question=str(ctr.get("other_question", "")),
         points=list(points),
         hits=[p for p, h in zip(points, hit) if h],

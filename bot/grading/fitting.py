@@ -13,12 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.grading import manipulation
+from bot.grading import manipulation, pairfit
 from bot.grading.contrast import reference_chunks
 from bot.grading.features import BASE_FEATURES, FEATURE_NAMES
 from bot.grading.grader import Grader, relevance
 from bot.grading.manipulation_data import examples
 from bot.grading.model import MODEL_PATH, LinearOrdinalScorer, ModelParams
+from bot.grading.pairhead import HEAD_PATH
 from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS
 from bot.grading.metrics import metrics
 
@@ -151,13 +152,14 @@ class Inspected:
 
 
 def inspect_rows(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, str]],
-                 log=None) -> list[Inspected]:
-    """Features of every row once (the centre and the contrast set are set on ``grader`` first)."""
+                 pair: list[float], log=None) -> list[Inspected]:
+    """Features of every row once (the centre and the contrast set are set on ``grader`` first). ``pair``:
+    the rows' out-of-fold pair-head scores (``pairfit.rows_out_of_fold``)."""
     grader.center = np.asarray(train_center(grader, rows), dtype=np.float32)
     grader.set_contrast(contrast_pairs)
     out = []
     for i, r in enumerate(rows):
-        out.append(Inspected(r, *grader.inspect(r.question, r.answer, r.reference)))
+        out.append(Inspected(r, *grader.inspect(r.question, r.answer, r.reference, pair[i])))
         if log and (i + 1) % 500 == 0:
             log(f"features {i + 1}/{len(rows)}")
     return out
@@ -201,14 +203,20 @@ def use(grader: Grader, params: ModelParams) -> None:
 
 
 def fit(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, str]], path: Path | None = MODEL_PATH,
-        log=None) -> tuple[ModelParams, list[Inspected]]:
-    """Fit on ``rows``, write the model to ``path`` (unless None) and put it in ``grader``."""
-    inspected = inspect_rows(grader, rows, contrast_pairs, log)
+        log=None, head_path: Path = HEAD_PATH) -> tuple[ModelParams, list[Inspected], list]:
+    """Fit the pair head and the scorer on ``rows``, write them to ``head_path`` and ``path`` (unless ``path``
+    is None) and put them in ``grader``. The scorer sees out-of-fold pair scores, the shipped head is fitted
+    on every row. Returns the parameters, the rows' features and the pair head of each cross-validation fold."""
+    mix = pairfit.training_mix(grader.pair, rows, log)
+    oof, fold_heads = pairfit.rows_out_of_fold(grader.pair, rows, log, mix)
+    grader.pair.head = pairfit.fit_rows(grader.pair, rows, log, mix)
+    inspected = inspect_rows(grader, rows, contrast_pairs, oof, log)
     params = fit_inspected(inspected, [round(float(v), 6) for v in grader.center], log=log)
     if path is not None:
+        grader.pair.head.save(head_path)
         path.write_text(json.dumps(params.model_dump(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     use(grader, params)
-    return params, inspected
+    return params, inspected, fold_heads
 
 
 def fit_manipulation(sentences: list[str], path: Path = manipulation.MODEL_PATH, seed: int = 0,

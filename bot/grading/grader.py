@@ -23,6 +23,7 @@ from bot.grading.features import Features, features, view_answer
 from bot.grading.feedback import compose
 from bot.grading.manipulation import ManipulationModel, load_model
 from bot.grading.model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
+from bot.grading.pairhead import PairScorer, load_pair_scorer
 from bot.grading.points import reference_points
 from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade, Wrong
 from bot.grading.text import normalize
@@ -63,8 +64,9 @@ class Grader:
 
     def __init__(self, embedder, tokenizer, model_params: dict | None = None, scorer: Scorer | None = None,
                  contrast=None, chunking: tuple[int, int] | None = None,
-                 manipulation: ManipulationModel | None = None) -> None:
+                 manipulation: ManipulationModel | None = None, pair: PairScorer | None = None) -> None:
         self.tokenizer = tokenizer
+        self._pair = pair
         self.cache = EmbedCache(embedder)
         self.chunking = tuple(chunking) if chunking else DEFAULT_CHUNKING
         self.manipulation = manipulation or load_model()
@@ -103,6 +105,13 @@ class Grader:
             self.contrast = ContrastSet.from_pairs(self.cache, self.tokenizer, [tuple(p) for p in contrast],
                                                    self.chunking)
 
+    @property
+    def pair(self) -> PairScorer:
+        """The pair head and its token-state reader, loaded at first use (fast guards need neither)."""
+        if self._pair is None:
+            self._pair = load_pair_scorer()
+        return self._pair
+
     # ------------------------------------------------------------ public
 
     def grade(self, question: str, answer: str, references: list[str], *, kind: str = "open",
@@ -134,10 +143,14 @@ class Grader:
         self.cache.get([question, *refs, *pts, *(c for r in refs for c in reference_chunks(normalize(r), self.chunking))])
         for t in (question, *refs, *pts):
             self.cache.tokens(self.tokenizer, t)
+        for r in refs:
+            self.pair.states(r)
 
-    def inspect(self, question: str, answer: str, reference: str) -> tuple[Features | None, list[str]]:
+    def inspect(self, question: str, answer: str, reference: str,
+                pair: float | None = None) -> tuple[Features | None, list[str]]:
         """Features and guard flags for one reference, without scoring: what ``fit`` trains on.
-        The off-topic guard is left out of the flags: its threshold is what ``fit`` chooses."""
+        The off-topic guard is left out of the flags: its threshold is what ``fit`` chooses. ``pair``: the
+        pair head's score when the caller has it (an out-of-fold score while fitting)."""
         raw = normalize(answer or "")
         if self.manipulation.spans(raw):
             return None, ["injection"]
@@ -146,8 +159,10 @@ class Grader:
             return None, early
         view = view_answer(self.cache, self.tokenizer, question, raw)
         ctr = contrast_features(self.cache, self.tokenizer, view, question, [reference], self.contrast)
+        if pair is None:
+            pair = self.pair.score(view.text, reference)
         f = features(self.cache, self.tokenizer, question, view, reference, reference_points(reference), ctr,
-                     self.center)
+                     self.center, pair)
         return f, self._late_flags(question, raw, view, f, None)
 
     # ------------------------------------------------------------ stages
@@ -185,7 +200,8 @@ class Grader:
                if given else None)
         for i, ref in enumerate(refs):
             points = reference_points(ref, key_points if len(refs) == 1 else None)
-            f = features(self.cache, self.tokenizer, question, view, ref, points, ctr, self.center)
+            f = features(self.cache, self.tokenizer, question, view, ref, points, ctr, self.center,
+                         self.pair.score(view.text, ref) if given else 0.0)
             s = self.scorer.score(ScoreInput(question=question, answer=view.text, reference=ref, features=f))
             if s > best.score:
                 best = _Best(s, f, reference_ids[i] if i < len(reference_ids) else None)
@@ -204,8 +220,10 @@ class Grader:
             wrong = f.wrong if score <= WRONG_LISTED else f.wrong_strong
             if wrong:
                 flags = [*flags, "contradiction"]
+            # Across languages the margins favour any reference in the answer's own language (cross-lingual
+            # cosines run lower): on the hand rows every answer capped that way deserved 1–5, so no cap there.
             if (f.has_contrast and f.other_question and f.ctr_margin < OTHER_MARGIN and f.ctr_lex_margin < 0
-                    and not f.hits):
+                    and not f.hits and not f.cross_lingual):
                 other = f.other_question
                 score = min(score, 1.0)
                 flags = [*flags, "other_question"]

