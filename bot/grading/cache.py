@@ -107,11 +107,13 @@ class DiskCachedStates:
             with np.load(self.path) as z:
                 self._d = {k: z[k] for k in z.files}
 
-    def states(self, text: str) -> np.ndarray:
-        key = "s" + hashlib.sha1(text.encode("utf-8")).hexdigest()
+    def states(self, text: str, max_tokens: int | None = None) -> np.ndarray:
+        if max_tokens not in (None, self.max_tokens):
+            raise ValueError(f"this cache holds states of the first {self.max_tokens} tokens, not {max_tokens}")
+        key = f"s{self.max_tokens}" + hashlib.sha1(text.encode("utf-8")).hexdigest()
         hit = self._d.get(key)
         if hit is None:
-            hit = self._d[key] = self.encoder.states(text)[:self.max_tokens].astype(np.float16)
+            hit = self._d[key] = self.encoder.states(text, self.max_tokens).astype(np.float16)
             self._dirty = True
         return hit
 

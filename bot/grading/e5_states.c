@@ -4,10 +4,12 @@
  * (they are static there), so the states come from the same weights and code as the sentence vectors. */
 #include "e5.c"
 
-/* Final-layer states of <s> + the text's first MAXP-2 tokens (no query/passage prefix) + </s>, row-major
- * into `out` (MAXP * H floats). Returns the number of rows written. */
-int e5s_states(e5_model *m, const char *text, float *out) {
+/* Final-layer states of <s> + the text's first `max_tokens` tokens (at most MAXP-2; no query/passage prefix)
+ * + </s>, row-major into `out` ((max_tokens + 2) * H floats). Returns the number of rows written. The text is
+ * cut before the forward pass, so a long text costs no more than its first max_tokens tokens. */
+int e5s_states(e5_model *m, const char *text, int max_tokens, float *out) {
     int WMAX = m->MAXP - 2;
+    if (max_tokens > 0 && max_tokens < WMAX) WMAX = max_tokens;
     size_t tl = strlen(text);
     int capc = (int)tl + 4;
     int *cont = (int *)malloc(sizeof(int) * (size_t)capc);

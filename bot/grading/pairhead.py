@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 HEAD_PATH = Path(__file__).with_name("pair_head.npz")
-MAX_TOKENS = 128  # each side is cut to its first MAX_TOKENS tokens, in training and here
+MAX_TOKENS = 128  # each side is its first MAX_TOKENS tokens, encoded alone (in training and here)
 LN_EPS = 1e-5
 PARAM_NAMES = ("ln_w", "ln_b", "f_w", "f_b", "g_w", "g_b", "h1_w", "h1_b", "h2_w", "h2_b")
 
@@ -77,7 +77,7 @@ class PairScorer:
     def states(self, text: str) -> np.ndarray:
         hit = self._states.get(text)
         if hit is None:
-            hit = self._states[text] = self.encoder.states(text)[:MAX_TOKENS].astype(np.float16)
+            hit = self._states[text] = self.encoder.states(text, MAX_TOKENS).astype(np.float16)
             if len(self._states) > self.size:
                 self._states.popitem(last=False)
         else:
