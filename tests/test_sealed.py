@@ -28,9 +28,13 @@ def test_a_changed_sealed_file_is_refused(tmp_path):
     unspent = data.load_sealed(listing, tmp_path)
     assert not {Path(p).name for p in data.SPENT_SEALED} & set(unspent)  # the spent splits are not returned
     # The next final run reads only the oldest unspent split; newer ones wait for later iterations.
-    first = next(rel for _, rel in data.sealed_entries(listing)
-                 if rel.as_posix().startswith("evals/grade/") and rel.as_posix() not in data.SPENT_SEALED)
-    assert unspent and data.current_sealed(listing, tmp_path)[0] == first.name
+    waiting = [rel for _, rel in data.sealed_entries(listing)
+               if rel.as_posix().startswith("evals/grade/") and rel.as_posix() not in data.SPENT_SEALED]
+    if waiting:
+        assert unspent and data.current_sealed(listing, tmp_path)[0] == waiting[0].name
+    else:  # between a sealed run and the next split being written
+        with pytest.raises(InputError, match="no unspent sealed grading split"):
+            data.current_sealed(listing, tmp_path)
     with (tmp_path / "evals/grade/sealed2/zh_fresh.jsonl").open("a", encoding="utf-8") as f:
         f.write("\n")
     with pytest.raises(InputError, match="does not match its hash"):

@@ -84,8 +84,8 @@ class StateEncoder:
         self._buf = np.zeros((MAX_ROWS, DIM), dtype=np.float32)
 
     def states(self, text: str, max_tokens: int = MAX_ROWS - 2, *, specials: bool = False) -> np.ndarray:
-        """Final-layer states, one row per token of the text's first ``max_tokens`` (at most 512), computed on
-        those tokens alone (``specials``: with <s> and </s>)."""
+        """Final-layer states, one row per token of the text's first ``max_tokens`` (the model takes at most 510),
+        computed on those tokens alone (``specials``: with <s> and </s>)."""
         n = self._lib.e5s_states(self._m, text.encode("utf-8", "replace"), int(max_tokens),
                                  self._buf.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
         if n < 0:
