@@ -360,3 +360,33 @@ CHAT: dict[str, dict[str, str]] = {
         "summary_title": "Score by topic (this time vs last time)",
     },
 }
+
+# One line per CLI command, shown in `mianshi --help` listings: Chinese first, then English. The full `--help` of
+# each command keeps its English text, options and example.
+CLI_HELP: dict[str, str] = {
+    "ingest": "从文档建立或更新题库 · build or update the bank from documents",
+    "export": "导出全部题目（JSON 行）· print every record as JSON lines",
+    "sources": "列出已导入的文档 · list ingested documents",
+    "remove": "从题库移除一个文档 · remove one source document",
+    "search": "检索题库 · hybrid search over the bank",
+    "ask": "问题库一个概念，附出处 · answer from the bank with sources",
+    "grade": "批量评分（0–5）· grade a file of answers 0–5",
+    "serve": "启动网页应用 · start the web app",
+    "record": "查看、修改、删除、标记单条题目 · show, edit, delete or flag records",
+    "record show": "查看一条题目 · show one record",
+    "record edit": "修改一条题目 · edit one record",
+    "record delete": "删除一条题目 · delete one record",
+    "record flag": "标记一条题目 · flag a record",
+    "record unflag": "取消标记 · remove a flag",
+    "record flags": "列出被标记的题目 · list flagged records",
+    "users": "共享服务器的账号 · accounts for a shared server",
+    "users add": "添加或更新账号 · add or update an account",
+    "users remove": "删除账号 · remove an account",
+    "users list": "列出账号 · list accounts",
+    "eval": "评测检索与评分质量 · measure lookup and grading quality",
+    "eval search": "评测检索 · lookup quality",
+    "eval grade": "评测评分与人工标注的一致性 · grading agreement with human labels",
+    "llm": "大模型后端 · LLM backends",
+    "llm fetch-local": "获取本地模型 · fetch the local model",
+    "llm check": "检查已配置的大模型 · check the configured LLM",
+}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -37,6 +38,19 @@ def test_every_command_has_help_with_example(cli, path):
     assert "Usage" in res.stdout
     if path[-1] != "eval":
         assert "Example: mianshi" in res.stdout, f"{path} help lacks an example"
+
+
+def test_every_command_is_listed_in_chinese_first(cli):
+    from bot.texts import CLI_HELP
+
+    paths = {" ".join(p) for p in ALL_COMMANDS}
+    assert set(CLI_HELP) == paths  # no command without a line, no stale line
+    assert all(re.match(r"[\u4e00-\u9fff]", text) for text in CLI_HELP.values())
+    groups = [()] + [p for p in ALL_COMMANDS if any(q[:len(p)] == p and len(q) > len(p) for q in ALL_COMMANDS)]
+    for group in groups:
+        listing = " ".join(cli(*group, "--help").stdout.split("Commands:", 1)[1].split())
+        for path in (p for p in ALL_COMMANDS if p[:-1] == group):
+            assert " ".join(f"{path[-1]} {CLI_HELP[' '.join(path)]}".split()) in listing, path
 
 
 def test_ingest_seeds_summary_and_idempotent(cli):

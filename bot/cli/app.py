@@ -33,7 +33,8 @@ def _global(
 def build_app() -> typer.Typer:
     app = typer.Typer(
         cls=ErrorGroup,
-        help="面试 Mianshi — practice deep-learning interviews from a question bank built from your documents.",
+        help="面试 Mianshi — 用你自己的资料建题库，练习深度学习面试。\n\n"
+             "Practice deep-learning interviews from a question bank built from your documents.",
         no_args_is_help=True,
         pretty_exceptions_enable=False,
         add_completion=False,

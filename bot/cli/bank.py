@@ -10,13 +10,12 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli.common import Bars, JsonOpt, StoreOpt, context, emit, note, out, printable
+from bot.texts import CLI_HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(ingest)
-    app.command()(export)
-    app.command()(sources)
-    app.command()(remove)
+    for fn in (ingest, export, sources, remove):
+        app.command(short_help=CLI_HELP[fn.__name__])(fn)
 
 
 def ingest(

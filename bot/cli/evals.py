@@ -8,14 +8,15 @@ from typing import Optional
 import typer
 
 from bot.cli.common import Bars, JsonOpt, StoreOpt, context, emit, note, say, sub_app
+from bot.texts import CLI_HELP
 from ingest.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
     eval_app = sub_app("Measure lookup and grading quality on the eval sets in evals/.")
-    eval_app.command("search")(eval_search)
-    eval_app.command("grade")(eval_grade)
-    app.add_typer(eval_app, name="eval")
+    eval_app.command("search", short_help=CLI_HELP["eval search"])(eval_search)
+    eval_app.command("grade", short_help=CLI_HELP["eval grade"])(eval_grade)
+    app.add_typer(eval_app, name="eval", short_help=CLI_HELP["eval"])
 
 
 def eval_search(

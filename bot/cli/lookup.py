@@ -10,12 +10,13 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.cli.common import JsonOpt, StoreOpt, context, emit, out, say
+from bot.texts import CLI_HELP
 from ingest.errors import InputError
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(search)
-    app.command()(ask)
+    app.command(short_help=CLI_HELP["search"])(search)
+    app.command(short_help=CLI_HELP["ask"])(ask)
 
 
 def search(

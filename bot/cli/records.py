@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from bot.cli.common import JsonOpt, StoreOpt, context, emit, note, row, sub_app
+from bot.texts import CLI_HELP
 from ingest.errors import InputError
 
 
@@ -16,8 +17,8 @@ def register(app: typer.Typer) -> None:
                   "Example: mianshi record edit 00225bbd510ce6f2 --answer \"…\"")
     for name, fn in (("show", show), ("edit", edit), ("delete", delete), ("flag", flag), ("unflag", unflag),
                      ("flags", flags)):
-        rec.command(name)(fn)
-    app.add_typer(rec, name="record")
+        rec.command(name, short_help=CLI_HELP[f"record {name}"])(fn)
+    app.add_typer(rec, name="record", short_help=CLI_HELP["record"])
 
 
 RecordId = typer.Argument(..., help="record id, as printed by `mianshi export` or `mianshi search --json`")

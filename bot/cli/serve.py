@@ -8,10 +8,11 @@ from typing import Optional
 import typer
 
 from bot.cli.common import StoreOpt, context, note
+from bot.texts import CLI_HELP
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(serve)
+    app.command(short_help=CLI_HELP["serve"])(serve)
 
 
 def serve(

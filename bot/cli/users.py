@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from bot.cli.common import note, row, sub_app
+from bot.texts import CLI_HELP
 
 FileOpt = typer.Option(..., "--file", help="the accounts file (JSON; hashed passwords only)")
 
@@ -14,10 +15,9 @@ FileOpt = typer.Option(..., "--file", help="the accounts file (JSON; hashed pass
 def register(app: typer.Typer) -> None:
     users = sub_app("Accounts for `mianshi serve --auth FILE`: each user sees only their own history; admins "
                     "may change the bank.\n\nExample: mianshi users add alice --admin --file users.json")
-    users.command("add")(add)
-    users.command("remove")(remove)
-    users.command("list")(list_users)
-    app.add_typer(users, name="users")
+    for name, fn in (("add", add), ("remove", remove), ("list", list_users)):
+        users.command(name, short_help=CLI_HELP[f"users {name}"])(fn)
+    app.add_typer(users, name="users", short_help=CLI_HELP["users"])
 
 
 def add(name: str = typer.Argument(..., help="user name (what they type to log in)"), file: Path = FileOpt,
