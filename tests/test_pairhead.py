@@ -106,3 +106,16 @@ def test_pair_scorer_caches_states_by_text():
     ps.score("另一个回答", "第三段文字")  # evicts the two older texts (size 2)
     ps.score("BN做标准化", "BN把每层输入标准化")
     assert calls[-2:] == ["BN做标准化", "BN把每层输入标准化"]
+
+
+def test_build_is_named_by_its_inputs_and_replaces_stale_builds(tmp_path, monkeypatch):
+    from bot.grading import native
+
+    monkeypatch.setattr(native.sys, "prefix", str(tmp_path))
+    stale = tmp_path / "lib" / "mianshi" / "libe5states-000000000000.so"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an older build")
+    out = native.build()
+    assert out == native.library_path() and out.stat().st_size > 10_000
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+    assert native.build() == out  # built once: a second call finds it

