@@ -290,3 +290,27 @@ def test_an_interview_worth_practising_with(server, browser, bank):
         _shot(page, "chat_06_phone_choice_card")
     finally:
         ctx.close()
+
+    # Progress on a wide phone (412 px, where two 160 px columns still fit side by side): the two tables stack,
+    # and no column header breaks inside a word.
+    ctx, page = _open(browser, server.url, {"width": 412, "height": 915})
+    try:
+        page.locator("#user-name textarea, #user-name input").first.fill("丁同学")
+        page.get_by_role("tab", name="进度").click()
+        page.click("#refresh")
+        page.wait_for_selector("#due th")
+        due, weak = page.evaluate("() => ['due', 'weak'].map(id => { const r = document.getElementById(id)"
+                                  ".getBoundingClientRect(); return [r.top, r.bottom]; })")
+        assert due[1] <= weak[0], (due, weak)
+        lines = page.evaluate("""() => [...document.querySelectorAll('#due th, #weak th')].map(th => {
+            const tops = new Set(), walk = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+            for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+                if (!n.textContent.trim()) continue;
+                const r = document.createRange(); r.selectNodeContents(n);
+                for (const rect of r.getClientRects()) tops.add(Math.round(rect.top));
+            }
+            return [th.innerText.trim(), tops.size]; })""")
+        assert lines and all(n == 1 for _, n in lines if _), lines
+        _shot(page, "chat_07_phone_progress")
+    finally:
+        ctx.close()

@@ -40,6 +40,8 @@ details.reference > summary { cursor: pointer; font-weight: 600; }
 #answer-count p { margin: 0; font-size: 0.8em; opacity: 0.7; text-align: right; }
 #answer-count.over p { color: #c9302c; opacity: 1; }
 #flag-box { border: 1px dashed var(--border-color-primary); border-radius: 8px; padding: 6px; }
+/* Column headers are short words: never break them letter by letter. */
+#due th, #due th *, #weak th, #weak th * { white-space: nowrap; word-break: keep-all; }
 /* Toasts at the bottom: at the top they cover the name box they ask for. */
 .toast-wrap { top: auto !important; bottom: var(--size-4) !important; }
 """
@@ -198,13 +200,16 @@ def _progress_tab(ui: Layout) -> None:
             ui.export_csv = reg(gr.Button(L["export_csv"], elem_id="export-csv"), "export_csv", "value")
             ui.export_anki = reg(gr.Button(L["export_anki"], elem_id="export-anki"), "export_anki", "value")
         with gr.Row():
-            ui.trend_plot = reg(gr.Plot(label=L["trend"], elem_id="trend-plot"), "trend")
-            ui.topic_plot = reg(gr.Plot(label=L["topic_plot"], elem_id="topic-plot"), "topic_plot")
+            # min_width: on a phone the pair stacks instead of squeezing two tables into 180 px each.
+            ui.trend_plot = reg(gr.Plot(label=L["trend"], elem_id="trend-plot", min_width=320), "trend")
+            ui.topic_plot = reg(gr.Plot(label=L["topic_plot"], elem_id="topic-plot", min_width=320), "topic_plot")
         with gr.Row():
             ui.due_df = reg(gr.Dataframe(headers=V.stat_cols("zh", due=True), datatype="str", label=L["due"],
-                                         interactive=False, wrap=True, max_height=300, elem_id="due"), "due")
+                                         interactive=False, wrap=True, max_height=300, elem_id="due", min_width=320,
+                                         column_widths=["26%", "17%", "21%", "13%", "23%"]), "due")
             ui.weak_df = reg(gr.Dataframe(headers=V.stat_cols("zh", due=False), datatype="str", label=L["weak"],
-                                          interactive=False, wrap=True, max_height=300, elem_id="weak"), "weak")
+                                          interactive=False, wrap=True, max_height=300, elem_id="weak", min_width=320,
+                                          column_widths=["40%", "18%", "24%", "18%"]), "weak")
         ui.download = reg(gr.File(label=L["download"], interactive=False, visible=False, elem_id="download"),
                           "download")
 
