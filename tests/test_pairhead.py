@@ -24,7 +24,7 @@ def test_numpy_forward_equals_torch(torch_head, la, lr):
     torch, m = torch_head
     rng = np.random.RandomState(la)
     a, r = rng.randn(la, 384).astype(np.float32), rng.randn(lr, 384).astype(np.float32)
-    (ta, ma), (tr, mr) = pairfit._pad(torch, [a]), pairfit._pad(torch, [r])
+    (ta, ma), (tr, mr) = pairfit.pad(torch, [a]), pairfit.pad(torch, [r])
     with torch.no_grad():
         expected = float(m(ta, ma, tr, mr)[0])
     assert pairfit.export(m).score(a, r) == pytest.approx(expected, abs=1e-5)
@@ -34,7 +34,7 @@ def test_padding_in_a_batch_changes_nothing(torch_head):
     torch, m = torch_head
     rng = np.random.RandomState(0)
     a1, a2, r = (rng.randn(n, 384).astype(np.float32) for n in (7, 20, 9))
-    (ta, ma), (tr, mr) = pairfit._pad(torch, [a1, a2]), pairfit._pad(torch, [r, r])
+    (ta, ma), (tr, mr) = pairfit.pad(torch, [a1, a2]), pairfit.pad(torch, [r, r])
     with torch.no_grad():
         batch = m(ta, ma, tr, mr).tolist()
     head = pairfit.export(m)
