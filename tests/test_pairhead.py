@@ -130,3 +130,44 @@ def test_without_a_compiler_the_error_says_how_to_fix_it(tmp_path, monkeypatch):
     with pytest.raises(ModelLoadError, match=r"C 编译器.*apt-get install gcc.*make install"):
         native.build()
     assert not (tmp_path / "lib" / "mianshi").exists() or not any((tmp_path / "lib" / "mianshi").iterdir())
+
+
+@pytest.mark.slow
+def test_fit_writes_a_head_and_a_scorer_that_grade(tmp_path):
+    """The fitting pipeline end to end on a small sample of hand rows: out-of-fold head scores, one head per
+    fold, the shipped head and scorer written where asked, and a grader that loads them."""
+    from bot.grading import data, fitting
+    from bot.grading.grader import Grader
+    from bot.grading.model import ModelParams
+    from bot.settings import Settings
+    from ingest.embed import make_embedder
+    from ingest.tokenize import Tokenizer
+
+    rows = [fitting.TrainRow(r.question, r.reference, r.answer, r.label, r.question, "hand", "dev_zh")
+            for r in data.hand_sets()["dev_zh"] if not r.is_choice][:90]
+    emb, tok = make_embedder(Settings(embedder="e5")), Tokenizer()
+    g = Grader(emb, tok, scorer=fitting.Unfitted(), pair=pairfit_scorer())
+    model, head = tmp_path / "model.json", tmp_path / "head.npz"
+    params, inspected, fold_heads = fitting.fit(g, rows, [(r.question, r.reference) for r in rows], path=model,
+                                                head_path=head, log=lambda m: None)
+    assert len(inspected) == len(rows) and len(fold_heads) == 5 and "pair" in params.features
+    shipped = PairHead.load(head)
+    a, r = g.pair.states("BN做标准化"), g.pair.states("BN把每层输入标准化")
+    assert shipped.score(a, r) == pytest.approx(g.pair.head.score(a, r))
+    # A fold head never scored its own rows: the out-of-fold value differs from the shipped head's.
+    from bot.grading.text import normalize
+
+    scored = [x for x in inspected if x.features is not None]
+    same = [x.features.pair == pytest.approx(g.pair.score(normalize(x.row.answer), x.row.reference), abs=1e-6)
+            for x in scored]
+    assert scored and not any(same)
+    fresh = Grader(emb, tok, model_params=ModelParams.model_validate_json(model.read_text()).model_dump(),
+                   pair=PairScorer(g.pair.encoder, shipped))
+    good = fresh.grade(rows[0].question, rows[0].reference, [rows[0].reference])
+    assert 0 <= good.score <= 5 and good.feedback
+
+
+def pairfit_scorer():
+    from bot.grading.native import StateEncoder
+
+    return PairScorer(StateEncoder(), None)

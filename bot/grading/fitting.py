@@ -208,8 +208,8 @@ def fit(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tuple[str, st
     is None) and put them in ``grader``. The scorer sees out-of-fold pair scores, the shipped head is fitted
     on every row. Returns the parameters, the rows' features and the pair head of each cross-validation fold."""
     mix = pairfit.training_mix(grader.pair, rows, log)
-    oof, fold_heads = pairfit.rows_out_of_fold(grader.pair, rows, log, mix)
     grader.pair.head = pairfit.fit_rows(grader.pair, rows, log, mix)
+    oof, fold_heads = pairfit.rows_out_of_fold(grader.pair, rows, log, mix, full=grader.pair.head)
     inspected = inspect_rows(grader, rows, contrast_pairs, oof, log)
     params = fit_inspected(inspected, [round(float(v), 6) for v in grader.center], log=log)
     if path is not None:

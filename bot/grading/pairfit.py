@@ -142,11 +142,12 @@ def training_mix(pair, rows, log=None):
     return keep, answers, refs, labels, weights
 
 
-def rows_out_of_fold(pair, rows, log=None, mix=None) -> tuple[list[float], list[PairHead]]:
+def rows_out_of_fold(pair, rows, log=None, mix=None,
+                     full: PairHead | None = None) -> tuple[list[float], list[PairHead]]:
     """Every training row's pair score from a head fitted without its group's fold — the folds the scorer's
     cross-validation uses, so ``crossval`` grades each fold with its own head — and those heads. Rows outside
-    the head's training mix (public sets) get the score of a head fitted on all of it: for them it is
-    zero-shot."""
+    the head's training mix (synthetic rows) get the score of the head fitted on all of it (``full``, fitted
+    here when not given): it never saw them either."""
     from bot.grading.folds import group_folds
     from bot.grading.text import normalize
 
@@ -159,7 +160,7 @@ def rows_out_of_fold(pair, rows, log=None, mix=None) -> tuple[list[float], list[
     kept = set(keep)
     rest = [i for i in range(len(rows)) if i not in kept]
     if rest:
-        head = fit_head(answers, refs, labels, weights)
+        head = full or fit_head(answers, refs, labels, weights)
         for i in rest:
             out[i] = head.score(pair.states(normalize(rows[i].answer)), pair.states(rows[i].reference))
     return out, heads
