@@ -55,18 +55,32 @@ class EmbedCache:
 
 
 
-class DiskCachedEmbedder:
-    """Wraps an embedder: vectors by (kind, text) in one .npz per embedder, saved by ``save``. Dev runs only."""
+class _NpzCache:
+    """Arrays by key in one .npz, read at start and written by ``save`` when something was added."""
 
-    def __init__(self, embedder, path: Path) -> None:
-        self.embedder, self.path = embedder, Path(path)
-        self.name = getattr(embedder, "name", "embedder")
-        self.dim = getattr(embedder, "dim", 0)
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         self._d: dict[str, np.ndarray] = {}
         self._dirty = False
         if self.path.exists():
             with np.load(self.path) as z:
                 self._d = {k: z[k] for k in z.files}
+
+    def save(self) -> None:
+        if self._dirty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(self.path, **self._d)
+            self._dirty = False
+
+
+class DiskCachedEmbedder(_NpzCache):
+    """Wraps an embedder: vectors by (kind, text) in one .npz per embedder, saved by ``save``. Dev runs only."""
+
+    def __init__(self, embedder, path: Path) -> None:
+        super().__init__(path)
+        self.embedder = embedder
+        self.name = getattr(embedder, "name", "embedder")
+        self.dim = getattr(embedder, "dim", 0)
 
     @staticmethod
     def _key(kind: str, text: str) -> str:
@@ -88,24 +102,14 @@ class DiskCachedEmbedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(list(texts), "query")
 
-    def save(self) -> None:
-        if self._dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(self.path, **self._d)
-            self._dirty = False
 
-
-class DiskCachedStates:
+class DiskCachedStates(_NpzCache):
     """Wraps the token-state reader: states by text in one .npz (float16, the head's token cap), saved by
     ``save``. Dev runs only: a fit reads the states of ~4,500 texts."""
 
     def __init__(self, encoder, path: Path, max_tokens: int) -> None:
-        self.encoder, self.path, self.max_tokens = encoder, Path(path), max_tokens
-        self._d: dict[str, np.ndarray] = {}
-        self._dirty = False
-        if self.path.exists():
-            with np.load(self.path) as z:
-                self._d = {k: z[k] for k in z.files}
+        super().__init__(path)
+        self.encoder, self.max_tokens = encoder, max_tokens
 
     def states(self, text: str, max_tokens: int | None = None) -> np.ndarray:
         if max_tokens not in (None, self.max_tokens):
@@ -116,9 +120,3 @@ class DiskCachedStates:
             hit = self._d[key] = self.encoder.states(text, self.max_tokens).astype(np.float16)
             self._dirty = True
         return hit
-
-    def save(self) -> None:
-        if self._dirty:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(self.path, **self._d)
-            self._dirty = False

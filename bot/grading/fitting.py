@@ -16,6 +16,7 @@ import numpy as np
 from bot.grading import manipulation, pairfit
 from bot.grading.contrast import reference_chunks
 from bot.grading.features import BASE_FEATURES, FEATURE_NAMES
+from bot.grading.folds import FOLDS
 from bot.grading.grader import Grader, relevance
 from bot.grading.manipulation_data import examples
 from bot.grading.model import MODEL_PATH, LinearOrdinalScorer, ModelParams
@@ -33,7 +34,6 @@ PUBLIC_WEIGHT = 0.1
 # Synthetic rows are lexically easy (they reuse the reference's words): at full weight they taught the model
 # that overlap means correct. Out-of-fold on the hand rows: QWK 0.682 at weight 1 → 0.699 at 0.1.
 SYNTH_WEIGHT = 0.1
-FOLDS = 5
 OFFTOPIC_SLACK = 0.005  # share of credited answers the off-topic guard may zero
 
 

@@ -24,7 +24,7 @@ from ingest.errors import ModelLoadError
 __all__ = ["StateEncoder", "build", "library_path"]
 
 SHIM = Path(__file__).with_name("e5_states.c")
-MAX_ROWS = 514  # the model's position table: <s> + 512 tokens + </s>
+MAX_ROWS = 514  # room for the longest input: the model takes <s> + at most 510 tokens + </s>
 DIM = 384
 CFLAGS = ["-O3", "-march=native", "-fopenmp", "-shared", "-fPIC"]  # built where it runs
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.grading.folds import group_folds
 from bot.grading.pairhead import MAX_TOKENS, PairHead
+from bot.grading.text import normalize
 
 DIM = 384
 WIDTH = 64
@@ -128,8 +130,6 @@ SOURCE_WEIGHTS = {"hand": 1.0, "synthetic": 0.0, "public": 0.0}
 
 def training_mix(pair, rows, log=None):
     """(indices kept, answer states, reference states, labels, weights) of the rows the head trains on."""
-    from bot.grading.text import normalize
-
     keep = [i for i, r in enumerate(rows) if SOURCE_WEIGHTS.get(r.source.split(":")[0], 0.0) > 0]
     answers, refs = [], []
     for n, i in enumerate(keep):
@@ -148,9 +148,6 @@ def rows_out_of_fold(pair, rows, log=None, mix=None,
     cross-validation uses, so ``crossval`` grades each fold with its own head — and those heads. Rows outside
     the head's training mix (synthetic rows) get the score of the head fitted on all of it (``full``, fitted
     here when not given): it never saw them either."""
-    from bot.grading.folds import group_folds
-    from bot.grading.text import normalize
-
     keep, answers, refs, labels, weights = mix or training_mix(pair, rows, log)
     groups = [rows[i].group for i in keep]
     oof, heads = out_of_fold(answers, refs, labels, weights, group_folds([r.group for r in rows]), groups, log)
