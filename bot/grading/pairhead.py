@@ -96,7 +96,7 @@ def load_pair_scorer(path: Path = HEAD_PATH, *, required: bool = True, encoder=N
     from ingest.errors import ModelLoadError
 
     if encoder is None:
-        from bot.grading.native import StateEncoder
+        from ingest.e5states import StateEncoder
 
         encoder = StateEncoder()
     if not required and not path.exists():

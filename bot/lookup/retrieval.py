@@ -1,4 +1,5 @@
-"""Hybrid retrieval: BM25 over jieba tokens + dense chunk vectors from Chroma, fused by RRF.
+"""Hybrid retrieval: BM25 over jieba tokens + dense chunk vectors from Chroma, fused by RRF, then (with a
+fitted reranker and a backend with token states) the fused top re-ordered by token alignment (``rerank``).
 
 Both rankings are over records (a record's dense score is its best chunk), so
 the caller gets questions with their reference answers, not raw chunks. The
@@ -13,12 +14,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from bot.lookup.dense import DenseIndex
+from bot.lookup.rerank import DEPTH, Reranker, alignment, feature_rows
 from ingest import lexical
 from ingest.schema import Hit, Record
 from ingest.store import Store
 from ingest.tokens import ensure_tokens
 
 RRF_K = 60
+LIVE_STATES = 3  # candidates without stored token states that a search reads itself before it gives up reranking
 # A Latin token with a capital after its first letter or a digit: GBDT, XGBoost, LoRA, YOLOv3, ResNet50.
 _NAME = re.compile(r"(?<![A-Za-z0-9-])(?=[A-Za-z0-9-]*(?:[A-Za-z][A-Z]|\d))[A-Za-z][A-Za-z0-9-]+(?![A-Za-z0-9-])")
 
@@ -33,6 +36,8 @@ class Candidate:
     coverage: float = 0.0
     missing_idf: float = 0.0
     unknown_names: int = 0
+    align_query: float = 0.0
+    align_question: float = 0.0
     features: dict = field(default_factory=dict)
 
     def hit(self) -> Hit:
@@ -62,9 +67,12 @@ class Retriever:
     # bank (0.743 -> 0.788) but cost more on the seed bank (0.934 -> 0.882); evals/reports/search.md.
     weights = {"dense": 1.0, "question_dense": 0.0, "lex": 1.0}
 
-    def __init__(self, store: Store, tokenizer) -> None:
+    def __init__(self, store: Store, tokenizer, reranker: Reranker | None = None) -> None:
         self.store = store
         self.tokenizer = tokenizer
+        model = getattr(store.embedder, "states_model", None)
+        # States of another model than the reranker was fitted on would give it meaningless alignments.
+        self.reranker = reranker if reranker is not None and reranker.states_model == model else None
         self._lex = None
         self._roles: dict[str, str] | None = None
         self._generation = -1
@@ -93,13 +101,18 @@ class Retriever:
         (segmentation, BM25, name lookup) runs on the other core meanwhile instead of after it."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-encode")
-        return self._pool.submit(self.store.embedder.encode_queries, [query])
+        if self.reranker is not None:  # one forward pass gives the vector and the token states
+            return self._pool.submit(self.store.embedder.query_with_states, query)
+        return self._pool.submit(lambda: (self.store.embedder.encode_queries([query])[0], None))
 
-    def search(self, query: str, k: int = 5, *, include_passages: bool = True) -> list[Candidate]:
+    def search(self, query: str, k: int = 5, *, include_passages: bool = True, rerank: bool = True) -> list[Candidate]:
+        """The best ``k`` records. ``rerank=False`` keeps the fused order (the reranker's own fit needs it) but
+        still measures the alignments when a reranker is loaded."""
         query = query.strip()
         if not query:
             return []
         depth = max(30, 6 * k)
+        want = max(k, DEPTH) if self.reranker is not None else k
         pending = self._encode_async(query)
         try:
             self._refresh()
@@ -112,7 +125,7 @@ class Retriever:
             records = {r.id: r for r in self.store.get_records(likely)}
             rtokens = self.store.tokens_for(likely)
         finally:
-            vec = pending.result()[0]
+            vec, qstates = pending.result()
         dense_best: dict[str, float] = {}
         qdense_best: dict[str, float] = {}
         chunk_hits = self.dense.query(vec, depth * 3)
@@ -133,7 +146,7 @@ class Retriever:
             for rank, rid in enumerate(ranking if w else ()):
                 fused[rid] = fused.get(rid, 0.0) + w / (RRF_K + rank + 1)
         top = sorted(fused, key=fused.get, reverse=True)
-        rest = [rid for rid in top[: k * 3] if rid not in records]
+        rest = [rid for rid in top[: max(k * 3, want + 5)] if rid not in records]
         if rest:
             records.update({r.id: r for r in self.store.get_records(rest)})
             rtokens.update(self.store.tokens_for(rest))
@@ -156,9 +169,30 @@ class Retriever:
                     unknown_names=unknown,
                 )
             )
-            if len(out) == k:
+            if len(out) == want:
                 break
-        return out
+        if qstates is not None and out:
+            self._rerank(out, qstates, rerank)
+        return out[:k]
+
+    def _rerank(self, cands: list[Candidate], qstates, reorder: bool) -> None:
+        """Measure each candidate's token alignment with the query and, with ``reorder``, sort by the reranker."""
+        emb = self.store.embedder
+        stored = self.store.question_states([c.record.id for c in cands], emb.states_model)
+        if len(cands) - len(stored) > LIVE_STATES:
+            return  # a store not re-ingested since states existed: the fused order, at the fused speed
+        for c in cands:
+            # A question edited since the last ingest has no stored states: read it now (a few ms each).
+            states = stored.get(c.record.id)
+            c.align_query, c.align_question = alignment(
+                qstates, states if states is not None else emb.question_states(c.record.question))
+        if not reorder:
+            return
+        rows = feature_rows(list(range(len(cands))), [c.coverage for c in cands],
+                            [(c.align_query, c.align_question) for c in cands])
+        for c, s in zip(cands, self.reranker.scores(rows)):
+            c.score = float(s)
+        cands.sort(key=lambda c: c.score, reverse=True)
 
     @staticmethod
     def _coverage(qset: set[str], rtokens: set[str], lex: lexical.LexicalIndex) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import Field
 
 from bot.lookup.ask import CALIBRATION, Calibration, is_relevant
+from bot.lookup.rerank import DEPTH, FEATURES, RERANK_PATH, Reranker, RerankModel, feature_rows, save_reranker
 from bot.lookup.retrieval import Candidate, Retriever
 from bot.jsonl import read_models
 from ingest.schema import Strict
@@ -94,8 +95,45 @@ def evaluate(retriever: Retriever, rows: list[SearchRow], split: str, embedder: 
     )
 
 
+def fit_reranker(banks: list[tuple[Retriever, list[SearchRow]]], split: str = "dev",
+                 path: Path = RERANK_PATH) -> RerankModel | None:
+    """Fit the reranker on the in-bank rows of ``split`` over every bank: each query's fused top ``DEPTH``
+    candidates are rows, the right records positives. None when the embedder has no token states. The
+    retrievers use the new model afterwards."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    model_name = getattr(banks[0][0].store.embedder, "states_model", None)
+    if model_name is None:
+        return None
+    blank = Reranker(RerankModel(states_model=model_name, mean=[0.0] * len(FEATURES), scale=[1.0] * len(FEATURES),
+                                 weights=[0.0] * len(FEATURES), bias=0.0, fitted_on="unfitted"))
+    xs, ys, queries = [], [], 0
+    for ret, rs in banks:
+        ret.reranker = blank  # alignments measured, fused order kept
+        for r in select([r for r in rs if r.expect], split):
+            cands = ret.search(r.query, k=DEPTH, rerank=False)
+            if not cands:
+                continue
+            queries += 1
+            xs.append(feature_rows(list(range(len(cands))), [c.coverage for c in cands],
+                                   [(c.align_query, c.align_question) for c in cands]))
+            ys += [_matches(c, r.expect) for c in cands]
+    x, y = np.vstack(xs), np.array(ys, dtype=int)
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    # C=0.1: the same held-out hit@3 as C=1 in grouped cross-validation (evals/reports/search.md), smaller weights.
+    fit = LogisticRegression(C=0.1, class_weight="balanced", max_iter=2000).fit((x - mean) / scale, y)
+    model = RerankModel(states_model=model_name, mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
+                        weights=fit.coef_[0].round(6).tolist(), bias=round(float(fit.intercept_[0]), 6),
+                        fitted_on=f"{split} split, {queries} queries over {len(banks)} bank(s)")
+    save_reranker(model, path)
+    for ret, _ in banks:
+        ret.reranker = Reranker(model)
+    return model
+
+
 def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: Path = CALIBRATION,
-              also: list[tuple[Retriever, list[SearchRow]]] = ()) -> Calibration:
+              also: list[tuple[Retriever, list[SearchRow]]] = (), split: str = "dev") -> Calibration:
     """Fit the abstention model on dev splits only: in-bank queries are positives, off-topic negatives.
 
     ``also`` adds the dev rows of other banks (a few-thousand-record bank beside the seed bank), so the
@@ -111,7 +149,7 @@ def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: 
 
     dev = []
     for ret, rs in [(retriever, rows), *also]:
-        dev += [(r, c[0]) for r, c in _run(ret, [r for r in rs if r.split == "dev"]) if c]
+        dev += [(r, c[0]) for r, c in _run(ret, select(rs, split)) if c]
     x = np.array([features(c) for _, c in dev], dtype=float)
     y = np.array([bool(r.expect) for r, _ in dev], dtype=int)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
@@ -120,7 +158,7 @@ def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: 
     cal = Calibration(mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
                       weights=model.coef_[0].round(6).tolist(), bias=round(float(model.intercept_[0]), 6),
                       threshold=0.5, embedder=embedder,
-                      fitted_on=f"dev split, {len(dev)} queries over {banks} bank{'s' if banks > 1 else ''}")
+                      fitted_on=f"{split} split, {len(dev)} queries over {banks} bank{'s' if banks > 1 else ''}")
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[embedder] = cal.model_dump()
     data.setdefault("default", cal.model_dump())

