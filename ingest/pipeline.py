@@ -1,4 +1,4 @@
-"""Ingest orchestration: files → records (one SQLite transaction per file) → vectors → BM25.
+"""Ingest orchestration: files → records (one SQLite transaction per file) → vectors → question states → BM25.
 
 Idempotent: a file whose bytes hash the same as last time is skipped.
 Resumable: each file commits atomically, chunk vectors are written after the
@@ -253,7 +253,7 @@ class Ingestor:
         sync = VectorSync(self.store, summary, progress)
         sync.feed()
         sync.finish()
-        _read_question_states(self.store, progress)
+        ensure_question_states(self.store, self.store.embedder, progress)
 
     def remove_source(self, source: str) -> int:
         """Delete one source's questions; records shared with other sources keep their other answers."""
@@ -361,16 +361,11 @@ def ingest_paths(
             vectors.feed()
     finally:
         vectors.finish()
-    _read_question_states(store, progress)
+    ensure_question_states(store, store.embedder, progress)
     if changed or not (store.path / lexical.INDEX_DIR).exists():
         lexical.build(store)
     _count(store, summary)
     return summary
-
-
-def _read_question_states(store: Store, progress: Progress) -> None:
-    """The token states lookup reranks with, for questions that are new or changed (resumable like vectors)."""
-    ensure_question_states(store, store.embedder, lambda done, total: progress("states", done, total))
 
 
 def _count(store: Store, summary: IngestSummary) -> None:

@@ -62,8 +62,9 @@ class StateTables:
             db.execute("DELETE FROM question_states WHERE record_id NOT IN (SELECT id FROM records)")
 
 
-def ensure_question_states(store, embedder, progress: Callable[[int, int], None] | None = None) -> int:
-    """Read the questions that have no current states (none for a backend without token states); how many."""
+def ensure_question_states(store, embedder, progress: Callable[[str, int, int], None] | None = None) -> int:
+    """Read the questions that have no current states (none for a backend without token states); how many.
+    Resumable like the vectors: each batch commits, and a rerun reads only what is still missing."""
     model = embedder.states_model
     if model is None:
         return 0
@@ -72,5 +73,5 @@ def ensure_question_states(store, embedder, progress: Callable[[int, int], None]
         part = todo[start : start + BATCH]
         store.put_question_states([(rid, q, embedder.question_states(q)) for rid, q in part], model)
         if progress:
-            progress(min(start + BATCH, len(todo)), len(todo))
+            progress("states", min(start + BATCH, len(todo)), len(todo))
     return len(todo)

@@ -171,3 +171,22 @@ def pairfit_scorer():
     from ingest.e5states import StateEncoder
 
     return PairScorer(StateEncoder(), None)
+
+
+def test_ensemble_averages_its_heads_and_reads_a_single_head_file(torch_head, tmp_path):
+    from bot.grading.pairhead import HeadEnsemble
+
+    torch, m = torch_head
+    first = pairfit.export(m)
+    torch.manual_seed(11)
+    second = pairfit.export(pairfit.module(torch))
+    a, r = np.ones((3, 384), np.float32), np.linspace(-1, 1, 384 * 4, dtype=np.float32).reshape(4, 384)
+    both = HeadEnsemble([first, second])
+    assert both.score(a, r) == pytest.approx((first.score(a, r) + second.score(a, r)) / 2)
+    both.save(tmp_path / "e.npz")
+    assert HeadEnsemble.load(tmp_path / "e.npz").score(a, r) == pytest.approx(both.score(a, r), abs=1e-6)
+    first.save(tmp_path / "one.npz")  # a file written before ensembles: one member
+    one = HeadEnsemble.load(tmp_path / "one.npz")
+    assert len(one.members) == 1 and one.score(a, r) == first.score(a, r)
+    with pytest.raises(ValueError, match="at least one"):
+        HeadEnsemble([])

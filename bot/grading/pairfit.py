@@ -12,12 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 from bot.grading.folds import group_folds
-from bot.grading.pairhead import MAX_TOKENS, PairHead
+from bot.grading.pairhead import MAX_TOKENS, HeadEnsemble, PairHead
 from bot.grading.text import normalize
 
 DIM = 384
 WIDTH = 64
 DROPOUT = 0.2
+MEMBERS = 3  # heads per ensemble
 EPOCHS = 20
 BATCH = 32
 LR = 1e-3
@@ -95,6 +96,11 @@ def fit_head(answers: list[np.ndarray], references: list[np.ndarray], labels, we
     return export(model)
 
 
+def fit_ensemble(answers, references, labels, weights, seed: int = 0, members: int = MEMBERS) -> HeadEnsemble:
+    """``members`` heads on the same rows from different random starts (seeds ``seed * 100 + j``)."""
+    return HeadEnsemble([fit_head(answers, references, labels, weights, seed=seed * 100 + j) for j in range(members)])
+
+
 def export(model) -> PairHead:
     """The numpy head with a torch module's weights."""
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
@@ -104,7 +110,7 @@ def export(model) -> PairHead:
 
 
 def out_of_fold(answers, references, labels, weights, folds: list[set[str]], groups: list[str],
-                log=None) -> tuple[np.ndarray, list[PairHead]]:
+                log=None) -> tuple[np.ndarray, list[HeadEnsemble]]:
     """Each row scored by a head fitted on the rows of the other folds (``folds``: sets of group names);
     returns the scores and the fold heads, in the order of ``folds``."""
     out = np.zeros(len(answers))
@@ -112,8 +118,8 @@ def out_of_fold(answers, references, labels, weights, folds: list[set[str]], gro
     for k, held in enumerate(folds):
         train = [i for i, g in enumerate(groups) if g not in held]
         test = [i for i, g in enumerate(groups) if g in held]
-        head = fit_head([answers[i] for i in train], [references[i] for i in train],
-                        [labels[i] for i in train], [weights[i] for i in train], seed=k)
+        head = fit_ensemble([answers[i] for i in train], [references[i] for i in train],
+                            [labels[i] for i in train], [weights[i] for i in train], seed=k)
         heads.append(head)
         for i in test:
             out[i] = head.score(answers[i], references[i])
@@ -143,7 +149,7 @@ def training_mix(pair, rows, log=None):
 
 
 def rows_out_of_fold(pair, rows, log=None, mix=None,
-                     full: PairHead | None = None) -> tuple[list[float], list[PairHead]]:
+                     full: HeadEnsemble | None = None) -> tuple[list[float], list[HeadEnsemble]]:
     """Every training row's pair score from a head fitted without its group's fold — the folds the scorer's
     cross-validation uses, so ``crossval`` grades each fold with its own head — and those heads. Rows outside
     the head's training mix (synthetic rows) get the score of the head fitted on all of it (``full``, fitted
@@ -157,13 +163,13 @@ def rows_out_of_fold(pair, rows, log=None, mix=None,
     kept = set(keep)
     rest = [i for i in range(len(rows)) if i not in kept]
     if rest:
-        head = full or fit_head(answers, refs, labels, weights)
+        head = full or fit_ensemble(answers, refs, labels, weights)
         for i in rest:
             out[i] = head.score(pair.states(normalize(rows[i].answer)), pair.states(rows[i].reference))
     return out, heads
 
 
-def fit_rows(pair, rows, log=None, mix=None) -> PairHead:
-    """The head the grader ships: fitted on the whole training mix."""
+def fit_rows(pair, rows, log=None, mix=None) -> HeadEnsemble:
+    """The heads the grader ships: fitted on the whole training mix."""
     _, answers, refs, labels, weights = mix or training_mix(pair, rows, log)
-    return fit_head(answers, refs, labels, weights)
+    return fit_ensemble(answers, refs, labels, weights)

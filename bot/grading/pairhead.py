@@ -65,10 +65,37 @@ class PairHead:
         return float((hidden @ self.p["h2_w"].T + self.p["h2_b"])[0])
 
 
+class HeadEnsemble:
+    """Heads trained alike from different seeds, scores averaged: one head's fold-to-fold noise (±0.01–0.05 QWK
+    out-of-fold on a file) came from its random start, not from the data."""
+
+    def __init__(self, members: list[PairHead]) -> None:
+        if not members:
+            raise ValueError("an ensemble needs at least one head")
+        self.members = members
+
+    @classmethod
+    def load(cls, path: Path = HEAD_PATH) -> "HeadEnsemble":
+        """An ensemble file (``m0.ln_w`` …) or a single head's (``ln_w`` …, read as an ensemble of one)."""
+        with np.load(path) as z:
+            names = list(z.files)
+            if all("." not in n for n in names):
+                return cls([PairHead({n: z[n] for n in names})])
+            count = 1 + max(int(n.split(".", 1)[0][1:]) for n in names)
+            return cls([PairHead({n.split(".", 1)[1]: z[n] for n in names if n.startswith(f"m{i}.")})
+                        for i in range(count)])
+
+    def save(self, path: Path = HEAD_PATH) -> None:
+        np.savez_compressed(path, **{f"m{i}.{n}": v for i, h in enumerate(self.members) for n, v in h.p.items()})
+
+    def score(self, answer_states: np.ndarray, reference_states: np.ndarray) -> float:
+        return float(np.mean([h.score(answer_states, reference_states) for h in self.members]))
+
+
 class PairScorer:
     """Token states by text (an LRU: references recur, answers mostly do not) and the head's score."""
 
-    def __init__(self, encoder, head: PairHead | None, size: int = 512) -> None:
+    def __init__(self, encoder, head: HeadEnsemble | PairHead | None, size: int = 512) -> None:
         self.encoder = encoder
         self.head = head
         self.size = size
@@ -102,7 +129,7 @@ def load_pair_scorer(path: Path = HEAD_PATH, *, required: bool = True, encoder=N
     if not required and not path.exists():
         return PairScorer(encoder, None)
     try:
-        head = PairHead.load(path)
+        head = HeadEnsemble.load(path)
     except (OSError, ValueError, KeyError) as exc:
         raise ModelLoadError(f"the grader's pair head {path.name} is missing or unreadable ({exc}) — "
                              f"reinstall, or refit with `mianshi eval grade --fit`") from exc
