@@ -154,6 +154,7 @@ ERROR_CASES = [
     ("empty query", lambda d: ["search", "  "], 2, "QUERY"),
     ("remove unknown source", lambda d: ["remove", "nope.txt"], 1, "no store"),
     ("bad eval split", lambda d: ["eval", "search", "--split", "x"], 2, "unknown split"),
+    ("bad fit split", lambda d: ["eval", "search", "--calibrate", "--fit-split", "x"], 2, "unknown split"),
 ]
 
 

@@ -1,7 +1,7 @@
-"""Lookup quality with the real e5 model on the held-out test split of evals/search_dev.jsonl.
+"""Lookup floors with the real e5 model on the test split of evals/search_dev.jsonl.
 
-The floors below are the measured numbers rounded down, so a regression fails the build;
-the README reports the exact values from `mianshi eval search`.
+That split is spent: the reranker and the abstention model are fitted on it among the other spent sets, so these
+floors are regression guards, not quality claims (those come from the sealed splits, evals/reports/search.md).
 """
 
 from __future__ import annotations
@@ -67,9 +67,13 @@ def test_search_cli_with_real_model(e5_cli):
                for h in obj["hits"])
 
 
-def test_calibration_file_has_e5_entry():
+def test_calibration_and_reranker_are_fitted_on_both_banks():
+    from bot.lookup.rerank import load_reranker
+
     cal = load_calibration("e5")
-    assert cal.embedder == "e5" and "dev" in cal.fitted_on
+    assert cal.embedder == "e5" and cal.fitted_on.endswith("over 2 banks")
+    rerank = load_reranker("e5-query-64")
+    assert rerank is not None and rerank.model.fitted_on.endswith("over 2 bank(s)")
 
 
 @pytest.mark.slow

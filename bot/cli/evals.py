@@ -39,7 +39,7 @@ def eval_search(
 
     for name, value in (("--split", split), ("--fit-split", fit_split)):
         if value not in ("dev", "test", "all"):
-            raise InputError(f"unknown {name} '{value}' — use dev, test or all")
+            raise InputError(f"unknown split '{value}' for {name} — use dev, test or all")
     ctx = context(store)
     rows = search_eval.load_rows(data)
     if calibrate:
