@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bot.grading import pairfit
-from bot.grading.pairhead import MAX_TOKENS, PairHead, PairScorer
+from bot.grading.pairhead import MAX_TOKENS, HeadEnsemble, PairHead, PairScorer
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_pair_scorer_caches_states_by_text():
             calls.append(text)
             return self.enc.states(text, max_tokens)
 
-    ps = PairScorer(Counting(), PairHead.load(), size=2)
+    ps = PairScorer(Counting(), HeadEnsemble.load(), size=2)
     first = ps.score("BN做标准化", "BN把每层输入标准化")
     assert ps.score("BN做标准化", "BN把每层输入标准化") == first
     assert calls == ["BN做标准化", "BN把每层输入标准化"]
@@ -151,7 +151,7 @@ def test_fit_writes_a_head_and_a_scorer_that_grade(tmp_path):
     params, inspected, fold_heads = fitting.fit(g, rows, [(r.question, r.reference) for r in rows], path=model,
                                                 head_path=head, log=lambda m: None)
     assert len(inspected) == len(rows) and len(fold_heads) == 5 and "pair" in params.features
-    shipped = PairHead.load(head)
+    shipped = HeadEnsemble.load(head)
     a, r = g.pair.states("BN做标准化"), g.pair.states("BN把每层输入标准化")
     assert shipped.score(a, r) == pytest.approx(g.pair.head.score(a, r))
     # A fold head never scored its own rows: the out-of-fold value differs from the shipped head's.
@@ -174,7 +174,7 @@ def pairfit_scorer():
 
 
 def test_ensemble_averages_its_heads_and_reads_a_single_head_file(torch_head, tmp_path):
-    from bot.grading.pairhead import HeadEnsemble
+
 
     torch, m = torch_head
     first = pairfit.export(m)

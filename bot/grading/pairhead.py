@@ -35,7 +35,7 @@ class PairHead:
         self.p = {n: np.asarray(params[n], dtype=np.float32) for n in PARAM_NAMES}
 
     @classmethod
-    def load(cls, path: Path = HEAD_PATH) -> "PairHead":
+    def load(cls, path: Path) -> "PairHead":
         with np.load(path) as z:
             return cls({n: z[n] for n in z.files})
 
