@@ -39,7 +39,7 @@ class PairHead:
         with np.load(path) as z:
             return cls({n: z[n] for n in z.files})
 
-    def save(self, path: Path = HEAD_PATH) -> None:
+    def save(self, path: Path) -> None:
         np.savez_compressed(path, **self.p)
 
     def _project(self, x: np.ndarray) -> np.ndarray:
