@@ -121,9 +121,11 @@ class Retriever:
             lex_hits = lex.top(qtokens, depth)
             unknown = self._unknown_names(query, lex)
             # While the encode runs: fetch the lexical leaders, most of which end up in the fused top too.
-            likely = [rid for rid, _ in lex_hits[: k * 3]]
+            likely = [rid for rid, _ in lex_hits[: max(k * 3, want)]]
             records = {r.id: r for r in self.store.get_records(likely)}
             rtokens = self.store.tokens_for(likely)
+            states = ({} if self.reranker is None else
+                      self.store.question_states(likely, self.store.embedder.states_model))
         finally:
             vec, qstates = pending.result()
         dense_best: dict[str, float] = {}
@@ -172,14 +174,15 @@ class Retriever:
             if len(out) == want:
                 break
         if qstates is not None and out:
-            self._rerank(out, qstates, rerank)
+            self._rerank(out, qstates, states, rerank)
         return out[:k]
 
-    def _rerank(self, cands: list[Candidate], qstates, reorder: bool) -> None:
+    def _rerank(self, cands: list[Candidate], qstates, stored: dict, reorder: bool) -> None:
         """Measure each candidate's token alignment with the query and, with ``reorder``, sort by the reranker."""
         emb = self.store.embedder
-        stored = self.store.question_states([c.record.id for c in cands], emb.states_model)
-        if len(cands) - len(stored) > LIVE_STATES:
+        missing = [c.record.id for c in cands if c.record.id not in stored]
+        stored = {**stored, **self.store.question_states(missing, emb.states_model)}
+        if sum(c.record.id not in stored for c in cands) > LIVE_STATES:
             return  # a store not re-ingested since states existed: the fused order, at the fused speed
         for c in cands:
             # A question edited since the last ingest has no stored states: read it now (a few ms each).
