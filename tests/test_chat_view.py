@@ -152,7 +152,7 @@ def test_follow_up_prefers_a_contradiction_and_passes_over_unclean_points(engine
 
 def test_a_wrong_statement_shows_what_is_true():
     from bot.interview import messages as M
-    from bot.interview.state import Source, Interview
+    from bot.interview.state import Interview
 
     iv = Interview(id="x", config=InterviewConfig(user="u"), questions=[])
     g = Grade(score=1, level=1, feedback="x", right=["BN对每个batch归一化"],
