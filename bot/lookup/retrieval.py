@@ -50,6 +50,12 @@ class Candidate:
         )
 
 
+def rerank_rows(cands: list[Candidate]):
+    """The reranker's feature rows of candidates in fused order (alignments measured)."""
+    return feature_rows(list(range(len(cands))), [c.coverage for c in cands],
+                        [(c.align_query, c.align_question) for c in cands])
+
+
 def reference_text(record: Record) -> str:
     """The reference answer shown to users: the key and options for MCQs, else the first answer."""
     if record.kind == "choice":
@@ -191,9 +197,7 @@ class Retriever:
                 qstates, states if states is not None else emb.question_states(c.record.question))
         if not reorder:
             return
-        rows = feature_rows(list(range(len(cands))), [c.coverage for c in cands],
-                            [(c.align_query, c.align_question) for c in cands])
-        for c, s in zip(cands, self.reranker.scores(rows)):
+        for c, s in zip(cands, self.reranker.scores(rerank_rows(cands))):
             c.score = float(s)
         cands.sort(key=lambda c: c.score, reverse=True)
 

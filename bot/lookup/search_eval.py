@@ -8,8 +8,8 @@ from pathlib import Path
 from pydantic import Field
 
 from bot.lookup.ask import CALIBRATION, Calibration, is_relevant
-from bot.lookup.rerank import DEPTH, FEATURES, RERANK_PATH, Reranker, RerankModel, feature_rows, save_reranker
-from bot.lookup.retrieval import Candidate, Retriever
+from bot.lookup.rerank import DEPTH, FEATURES, RERANK_PATH, Reranker, RerankModel, save_reranker
+from bot.lookup.retrieval import Candidate, Retriever, rerank_rows
 from bot.jsonl import read_models
 from ingest.schema import Strict
 
@@ -116,8 +116,7 @@ def fit_reranker(banks: list[tuple[Retriever, list[SearchRow]]], split: str = "d
             if not cands:
                 continue
             queries += 1
-            xs.append(feature_rows(list(range(len(cands))), [c.coverage for c in cands],
-                                   [(c.align_query, c.align_question) for c in cands]))
+            xs.append(rerank_rows(cands))
             ys += [_matches(c, r.expect) for c in cands]
     x, y = np.vstack(xs), np.array(ys, dtype=int)
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
