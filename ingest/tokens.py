@@ -30,12 +30,14 @@ class TokenTables:
             toks.append(json.loads(tokens))
         return ids, toks
 
-    def tokens_for(self, ids: list[str]) -> dict[str, set[str]]:
+    def rank_fields(self, ids: list[str]) -> dict[str, tuple[str, str, set[str]]]:
+        """(question, kind, token set) of these records: what ranking reads of each candidate; the full records
+        (answers, options, key points) are read only for the few a search returns."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(f"SELECT id, tokens FROM records WHERE id IN ({marks})", ids)
-        return {rid: set(json.loads(t)) for rid, t in rows}
+        rows = self.db.execute(f"SELECT id, question, kind, tokens FROM records WHERE id IN ({marks})", ids)
+        return {rid: (q, kind, set(json.loads(t))) for rid, q, kind, t in rows}
 
     def token_version(self) -> str | None:
         return self.meta(TOKENIZER_KEY)

@@ -12,8 +12,10 @@ from bot.grading.grader import Grader
 from bot.grading.model import ModelParams
 
 
-def _fixed_c(params: ModelParams) -> tuple[float, float]:
-    return params.C, params.fallback.C if params.fallback is not None else params.C
+def _fixed_c(params: ModelParams) -> tuple[tuple[float, float], tuple[float, float]]:
+    """(C, stretch) of the model and of its fallback, as chosen on all rows."""
+    fb = params.fallback if params.fallback is not None else params
+    return (params.C, params.stretch), (fb.C, fb.stretch)
 
 
 def out_of_fold(grader: Grader, inspected: list[Inspected], sets: dict[str, list[GradeRow]], params: ModelParams,

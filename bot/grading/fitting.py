@@ -19,12 +19,16 @@ from bot.grading.features import BASE_FEATURES, FEATURE_NAMES
 from bot.grading.folds import FOLDS
 from bot.grading.grader import Grader, relevance
 from bot.grading.manipulation_data import examples
-from bot.grading.model import MODEL_PATH, LinearOrdinalScorer, ModelParams
+from bot.grading.model import MODEL_PATH, LinearOrdinalScorer, ModelParams, stretched
 from bot.grading.pairhead import HEAD_PATH
 from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS
 from bot.grading.metrics import metrics
 
 C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
+# A mean-calibrated score (the isotonic map fits E[label | score]) is pulled toward the middle wherever the model
+# is unsure, so complete answers land near 4 and wrong ones near 2 — and QWK, which compares the two
+# distributions, pays for that. The stretch about the scale's middle is chosen with C by grouped CV.
+STRETCH_GRID = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
 # Synthetic rows are many and lexically easy (key points joined verbatim): hand-labelled answers, whose wording
 # differs from the reference, weigh more so paraphrases are not judged by word overlap.
 HAND_WEIGHT = 3.0
@@ -95,7 +99,8 @@ def _weights(sources: list[str]) -> np.ndarray:
 
 
 def _search_c(xs, y, groups, weights, select, c_grid, log=None):
-    """(CV metrics, best C, its out-of-fold expected classes) by grouped CV, judged on the ``select`` rows."""
+    """(CV metrics, best C, best stretch, out-of-fold expected classes at that C) by grouped CV, judged on the
+    ``select`` rows."""
     from sklearn.isotonic import IsotonicRegression
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold
@@ -110,15 +115,17 @@ def _search_c(xs, y, groups, weights, select, c_grid, log=None):
         pred = np.zeros(len(y))
         for tr, te in splits:
             pred[te] = IsotonicRegression(y_min=0, y_max=5, out_of_bounds="clip").fit(e[tr], y[tr]).predict(e[te])
-        m_ = metrics(y[select], pred[select])
-        if log:
-            log(f"  C={c}: CV (hand rows) qwk {m_['qwk']:.3f} spearman {m_['spearman']:.3f} mae {m_['mae']:.3f}")
-        if best is None or (m_["qwk"], -m_["mae"]) > (best[0]["qwk"], -best[0]["mae"]):
-            best = (m_, c, e)
+        for k in STRETCH_GRID:
+            m_ = metrics(y[select], stretched(pred[select], k))
+            if log:
+                log(f"  C={c} stretch {k}: CV (hand rows) qwk {m_['qwk']:.3f} spearman {m_['spearman']:.3f} "
+                    f"mae {m_['mae']:.3f}")
+            if best is None or (m_["qwk"], -m_["mae"]) > (best[0]["qwk"], -best[0]["mae"]):
+                best = (m_, c, k, e)
     return best
 
 
-def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
+def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, stretch: float | None = None, log=None):
     """Multinomial logistic regression + isotonic map; C by grouped CV, judged on the ``select`` rows (the
     hand-labelled ones: public 2-way labels and synthetic rows are training signal, not the target)."""
     from sklearn.isotonic import IsotonicRegression
@@ -126,10 +133,10 @@ def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     xs = (x - mean) / scale
-    if len(c_grid) == 1:  # a C fixed by the caller (inside a CV fold): nothing to search
+    if len(c_grid) == 1:  # C and stretch fixed by the caller (inside a CV fold): nothing to search
         m_, c, e = {}, c_grid[0], None
     else:
-        m_, c, e = _search_c(xs, y, groups, weights, select, c_grid, log)
+        m_, c, stretch, e = _search_c(xs, y, groups, weights, select, c_grid, log)
     model = LogisticRegression(C=c, max_iter=3000).fit(xs, y, sample_weight=weights)
     if e is None:  # a fixed C (inside a CV fold): in-sample expectations
         e = model.predict_proba(xs) @ model.classes_.astype(float)
@@ -139,6 +146,7 @@ def _fit_one(x, y, groups, names, weights, select, c_grid=C_GRID, log=None):
     return dict(features=list(names), mean=mean.tolist(), scale=scale.tolist(), kind="multinomial",
                 classes=[int(k) for k in model.classes_], coef=model.coef_.tolist(), intercept=model.intercept_.tolist(),
                 iso_x=[float(v) for v in iso.X_thresholds_], iso_y=[float(v) for v in iso.y_thresholds_], C=c,
+                stretch=1.0 if stretch is None else stretch,
                 cv={k: round(float(v), 4) for k, v in m_.items()})
 
 
@@ -165,10 +173,10 @@ def inspect_rows(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tupl
     return out
 
 
-def fit_inspected(inspected: list[Inspected], center: list[float], c: tuple[float, float] | None = None,
+def fit_inspected(inspected: list[Inspected], center: list[float], c: tuple[tuple[float, float], ...] | None = None,
                   log=None) -> ModelParams:
-    """The two models (with and without contrast features) from inspected rows. ``c`` fixes their C values
-    (cross-validation folds reuse the choice made on all rows) instead of searching C_GRID."""
+    """The two models (with and without contrast features) from inspected rows. ``c`` fixes their (C, stretch)
+    (cross-validation folds reuse the choice made on all rows) instead of searching C_GRID × STRETCH_GRID."""
     log = log or (lambda *a: None)
     # The guard thresholds come from our own domain: a public set's weak-but-credited answers (another subject,
     # another language pair) would pull the off-topic cut below answers that really are off-topic.
@@ -185,10 +193,10 @@ def fit_inspected(inspected: list[Inspected], center: list[float], c: tuple[floa
     log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f}; {len(usable)} of {len(inspected)} rows unguarded")
     log("model with contrast features:")
     main = _fit_one(np.asarray([x.features.vector(FEATURE_NAMES) for x in usable]), y, groups, FEATURE_NAMES,
-                    weights, select, c_grid=(c[0],) if c else C_GRID, log=log)
+                    weights, select, c_grid=(c[0][0],) if c else C_GRID, stretch=c[0][1] if c else None, log=log)
     log("fallback (no contrast set):")
     fb = _fit_one(np.asarray([x.features.vector(BASE_FEATURES) for x in usable]), y, groups, BASE_FEATURES,
-                  weights, select, c_grid=(c[1],) if c else C_GRID, log=log)
+                  weights, select, c_grid=(c[1][0],) if c else C_GRID, stretch=c[1][1] if c else None, log=log)
     counts = {k: sum(1 for x in inspected if x.row.source.split(":")[0] == k) for k in ("hand", "public", "synthetic")}
     trained_on = (f"{len(usable)} unguarded rows of {len(inspected)} ({counts['hand']} hand-labelled, "
                   f"{counts['public']} public, {counts['synthetic']} synthetic)")

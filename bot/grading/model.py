@@ -27,6 +27,7 @@ from ingest.errors import ModelLoadError
 from ingest.schema import Strict
 
 MODEL_PATH = Path(__file__).with_name("grader_model.json")
+MIDDLE = 2.5
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class ModelParams(Strict):
     iso_x: list[float] = Field(description="isotonic knots: expected class → calibrated score")
     iso_y: list[float]
     C: float = 1.0
+    stretch: float = Field(1.0, description="calibrated scores are spread by this factor about 2.5 (grouped CV)")
     offtopic: float = Field(0.0, description="guard: relevance (+ english_shift for English answers) below → 0")
     english_shift: float = Field(0.0, description="how much lower cross-lingual cosines sit (fitted on train)")
     center: list[float] = Field(default_factory=list, description="mean e5 vector of the train references' chunks "
@@ -62,6 +64,11 @@ class ModelParams(Strict):
     trained_on: str = ""
     cv: dict[str, float] = Field(default_factory=dict)
     fallback: "ModelParams | None" = Field(None, description="the model without contrast features")
+
+
+def stretched(scores: np.ndarray, factor: float) -> np.ndarray:
+    """Scores spread by ``factor`` about the middle of the scale, kept in [0, 5]."""
+    return np.clip(MIDDLE + factor * (np.asarray(scores, dtype=float) - MIDDLE), 0, 5)
 
 
 class LinearOrdinalScorer:
@@ -105,8 +112,8 @@ class LinearOrdinalScorer:
 
     def calibrate(self, e: np.ndarray) -> np.ndarray:
         if len(self.params.iso_x) < 2:
-            return np.clip(e, 0, 5)
-        return np.clip(np.interp(e, self.params.iso_x, self.params.iso_y), 0, 5)
+            return stretched(e, self.params.stretch)
+        return stretched(np.interp(e, self.params.iso_x, self.params.iso_y), self.params.stretch)
 
     def score_vectors(self, x: np.ndarray) -> np.ndarray:
         return self.calibrate(self.expected(np.atleast_2d(x)))

@@ -28,7 +28,9 @@ _NAME = re.compile(r"(?<![A-Za-z0-9-])(?=[A-Za-z0-9-]*(?:[A-Za-z][A-Z]|\d))[A-Za
 
 @dataclass
 class Candidate:
-    record: Record
+    id: str
+    question: str
+    kind: str
     score: float
     dense: float = 0.0
     question_dense: float = 0.0
@@ -39,6 +41,7 @@ class Candidate:
     align_query: float = 0.0
     align_question: float = 0.0
     features: dict = field(default_factory=dict)
+    record: Record | None = None  # read for the candidates a search returns
 
     def hit(self) -> Hit:
         return Hit(
@@ -126,10 +129,9 @@ class Retriever:
             qtokens = self.tokenizer.tokens(query)
             lex_hits = lex.top(qtokens, depth)
             unknown = self._unknown_names(query, lex)
-            # While the encode runs: fetch the lexical leaders, most of which end up in the fused top too.
+            # While the encode runs: read the lexical leaders, most of which end up in the fused top too.
             likely = [rid for rid, _ in lex_hits[: max(k * 3, want)]]
-            records = {r.id: r for r in self.store.get_records(likely)}
-            rtokens = self.store.tokens_for(likely)
+            fields = self.store.rank_fields(likely)
             states = ({} if self.reranker is None else
                       self.store.question_states(likely, self.store.embedder.states_model))
         finally:
@@ -154,26 +156,28 @@ class Retriever:
             for rank, rid in enumerate(ranking if w else ()):
                 fused[rid] = fused.get(rid, 0.0) + w / (RRF_K + rank + 1)
         top = sorted(fused, key=fused.get, reverse=True)
-        rest = [rid for rid in top[: max(k * 3, want + 5)] if rid not in records]
-        if rest:
-            records.update({r.id: r for r in self.store.get_records(rest)})
-            rtokens.update(self.store.tokens_for(rest))
+        rest = [rid for rid in top[: max(k * 3, want + 5)] if rid not in fields]
+        fields.update(self.store.rank_fields(rest))
         lex_score = dict(lex_hits)
         qset = set(qtokens)
         out: list[Candidate] = []
         for rid in top:
-            rec = records.get(rid)
-            if rec is None or (not include_passages and rec.kind == "passage"):
+            if rid not in fields:
+                continue
+            question, kind, rtokens = fields[rid]
+            if not include_passages and kind == "passage":
                 continue
             out.append(
                 Candidate(
-                    record=rec,
+                    id=rid,
+                    question=question,
+                    kind=kind,
                     score=fused[rid],
                     dense=dense_best.get(rid, 0.0),
                     question_dense=qdense_best.get(rid, 0.0),
                     bm25=lex_score.get(rid, 0.0),
-                    coverage=self._coverage(qset, rtokens.get(rid, set()), lex),
-                    missing_idf=max((lex.idf(t) for t in qset - rtokens.get(rid, set())), default=0.0),
+                    coverage=self._coverage(qset, rtokens, lex),
+                    missing_idf=max((lex.idf(t) for t in qset - rtokens), default=0.0),
                     unknown_names=unknown,
                 )
             )
@@ -181,20 +185,24 @@ class Retriever:
                 break
         if qstates is not None and out:
             self._rerank(out, qstates, states, rerank)
-        return out[:k]
+        out = out[:k]
+        records = {r.id: r for r in self.store.get_records([c.id for c in out])}
+        for c in out:
+            c.record = records.get(c.id)
+        return [c for c in out if c.record is not None]
 
     def _rerank(self, cands: list[Candidate], qstates, stored: dict, reorder: bool) -> None:
         """Measure each candidate's token alignment with the query and, with ``reorder``, sort by the reranker."""
         emb = self.store.embedder
-        missing = [c.record.id for c in cands if c.record.id not in stored]
+        missing = [c.id for c in cands if c.id not in stored]
         stored = {**stored, **self.store.question_states(missing, emb.states_model)}
-        if sum(c.record.id not in stored for c in cands) > LIVE_STATES:
+        if sum(c.id not in stored for c in cands) > LIVE_STATES:
             return  # a store not re-ingested since states existed: the fused order, at the fused speed
         for c in cands:
             # A question edited since the last ingest has no stored states: read it now (a few ms each).
-            states = stored.get(c.record.id)
+            states = stored.get(c.id)
             c.align_query, c.align_question = alignment(
-                qstates, states if states is not None else emb.question_states(c.record.question))
+                qstates, states if states is not None else emb.question_states(c.question))
         if not reorder:
             return
         for c, s in zip(cands, self.reranker.scores(rerank_rows(cands))):
