@@ -67,6 +67,10 @@ _REFERENCE = re.compile(
     r"references?|resources|further reading|see also|links|useful links|related)$",
     re.I,
 )
+# A change log and its dated entries are page chrome; a date or version alone titles nothing.
+_LOG = re.compile(r"^(?:updates?|change|release|version)s? ?(?:log|notes|history)$|^(?:更新|版本|修订)(?:日志|记录|说明|历史)$|"
+                  r"^(?:todo|to-do|to do|todo list|待办|待办事项)$")
+_DATE = re.compile(r"^(?:v?\d+(?:\.\d+){1,3}|\d{4}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?|月)?)$", re.I)
 _STUB_LINE = re.compile(
     r"^(?:[-*+]\s*)?(?:\[[ xX]?\]\s*)?(?:todo|tbd|tbc|wip|待补充|待完善|待更新|待续|未完待续|暂无|暂缺|空|略|answer here|your answer here|"
     r"coming soon|to be (?:added|continued|completed)|n/?a|\.\.\.|…+|。+)\s*[.。!:]*\s*$",
@@ -115,7 +119,7 @@ def clean_question(title: str) -> str:
 
 def is_generic(title: str) -> bool:
     key = re.sub(r"[\s:：.。!?()（）]+", " ", clean_question(title)).strip().lower()
-    return key in _GENERIC or bool(_REFERENCE.match(key))
+    return key in _GENERIC or bool(_REFERENCE.match(key) or _LOG.match(key) or _DATE.match(clean_question(title)))
 
 
 def asks(text: str) -> bool:

@@ -14,7 +14,10 @@ import re
 import threading
 import unicodedata
 
-# canonical token -> spellings that mean the same thing (matched case-insensitively)
+from ingest.glossary_terms import EXTRA_SYNONYMS
+
+# canonical token -> spellings that mean the same thing (matched case-insensitively). No ambiguous abbreviation:
+# "LR" is logistic regression as often as learning rate, so it maps to neither.
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "batchnorm": ("batch normalization", "batchnormalization", "batch norm", "batchnorm", "bn", "批归一化",
                   "批量归一化", "批标准化", "批规范化"),
@@ -36,7 +39,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "梯度下降": ("梯度下降", "gradient descent", "gd"),
     "激活函数": ("激活函数", "activation function", "activation"),
     "损失函数": ("损失函数", "loss function", "成本函数", "代价函数", "cost function"),
-    "学习率": ("学习率", "learning rate", "lr"),
+    "学习率": ("学习率", "learning rate"),
     "感受野": ("感受野", "receptive field"),
     "池化": ("池化", "pooling", "汇聚"),
     "卷积": ("卷积", "convolution", "conv"),
@@ -123,6 +126,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "混淆矩阵": ("混淆矩阵", "confusion matrix"),
 }
 
+SYNONYMS = {**EXTRA_SYNONYMS, **SYNONYMS}
+
 _STOP = set(
     "的 了 是 在 和 与 或 及 也 都 就 而 把 被 让 对 从 到 为 以 之 其 这 那 有 个 中 上 下 一个 一种 什么 怎么 如何 为什么 "
     "哪些 吗 呢 啊 吧 嘛 呀 请 请问 能 会 可以 要 说 讲 下 一下 简要 介绍 解释 说说 谈谈 the a an of to is are what "
@@ -150,20 +155,26 @@ class Tokenizer:
         self._jieba = jieba.Tokenizer()
         self._lock = threading.Lock()
         self._pos = None
-        self._phrases: list[tuple[re.Pattern, str]] = []
+        phrases: dict[str, str] = {}
         for canon, spellings in SYNONYMS.items():
-            for s in sorted(spellings, key=len, reverse=True):
+            for s in spellings:
                 if " " in s or "-" in s or "*" in s or "×" in s:
-                    self._phrases.append((re.compile(re.escape(s), re.I), f" {canon} "))
+                    phrases.setdefault(s.lower(), canon)
                 elif not s.isascii():
                     self._jieba.add_word(s, freq=200000)
+        self._phrase_canon = phrases
+        # One pass over the text, longest phrase first at each position ("stochastic gradient descent" before
+        # "gradient descent"). A phrase ending in a letter matches whole words (and their plural) only: "test
+        # set" is not in "latest settings".
+        alts = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
+        self._phrase_re = re.compile(rf"(?<![a-z])({alts})(?:(?<=[a-z])(?:e?s)?(?![a-z])|(?<![a-z]))") if phrases else None
         self._alias = {s.lower(): canon for canon, spellings in SYNONYMS.items() for s in spellings}
 
     def normalize(self, text: str) -> str:
         text = unicodedata.normalize("NFKC", text).lower()
         text = re.sub(r"(\d)\s*[*×]\s*(\d)", r"\1x\2", text)
-        for pattern, repl in self._phrases:
-            text = pattern.sub(repl, text)
+        if self._phrase_re is not None:
+            text = self._phrase_re.sub(lambda m: f" {self._phrase_canon[m.group(1)]} ", text)
         return text
 
     def tagged(self, text: str) -> list[tuple[str, str]]:

@@ -322,3 +322,13 @@ def test_dry_run_lists_records_and_skips_without_a_store(tmp_path):
     skipped = {i.question: i.reason for i in items if i.status == "skipped"}
     assert "经典网络 · LeNet-5" in skipped
     json.loads(first.model_dump_json())  # one JSON line per item
+
+
+def test_a_change_log_and_dated_headings_are_page_chrome():
+    entry = "- 专题-卷积网络\n  - 卷积的内部实现与反向传播\n- 数据结构-链表\n  - 反转链表与环检测\n- 概率题-抽样\n"
+    md = ("Updates Log\n===\n\n## ToDo\n- 专题-XGBoost 调参\n- 为什么 RNN 用 tanh 作激活函数\n\n"
+          + "".join(f"## 2018-9-{d}\n{entry}\n" for d in (4, 8, 21)) + "## v1.2\n" + entry
+          + "\n# 模型\n\n## 什么是BN?\n\nBN 对每个 mini-batch 做归一化，再做缩放和平移。\n")
+    questions, skipped = extract(parse_markdown(md, "ToDo.md"))
+    assert [q.question for q in questions] == ["什么是BN?"]
+    assert ("Updates Log", "generic section heading") in {(s.heading, s.reason) for s in skipped}

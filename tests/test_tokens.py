@@ -32,9 +32,24 @@ def tok():
     ("GD", "梯度下降"),
     ("隐马尔科夫模型", "HMM"),
     ("早停", "early stopping"),
+    ("random forests", "随机森林"),
+    ("curse of dimensionality", "维度灾难"),
+    ("hard voting", "硬投票"),
+    ("SVM里的hyperplane", "支持向量机的超平面"),
 ])
 def test_spellings_of_one_term_segment_to_the_same_tokens(tok, a, b):
     assert set(tok.tokens(a)) & set(tok.tokens(b)) - {"层", "模型"}
+
+
+@pytest.mark.parametrize("text, present, absent", [
+    ("latest settings", set(), "测试集"),                     # a phrase never matches inside a word
+    ("stochastic gradient descent", {"随机梯度下降"}, "梯度下降"),  # the longest phrase wins, whichever entry holds it
+    ("hard voting vs soft voting", {"硬投票", "软投票"}, None),  # paired concepts stay apart
+    ("LR", {"lr"}, "学习率"),                                 # logistic regression or learning rate: unmapped
+])
+def test_glossary_phrases_match_whole_words_longest_first(tok, text, present, absent):
+    tokens = tok.tokens(text)
+    assert present <= set(tokens) and absent not in tokens
 
 
 def test_model_names_keep_an_ascii_canonical_form(tok):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bot.lang import language_of
 from ingest.store import Store
 
 MAX_VECTORS = 60_000  # 92 MB of float32 at 384 dims
@@ -22,6 +23,7 @@ class DenseIndex:
         self._key: tuple | None = None
         self._ids: list[str] = []
         self._owners: list[str] = []
+        self._langs: dict[str, np.ndarray] = {}
         self._vecs: np.ndarray | None = None
 
     def _load(self) -> bool:
@@ -31,33 +33,47 @@ class DenseIndex:
             self._key = key
             self._vecs = None
             if self.store.vector_count() <= MAX_VECTORS:
-                self._ids, self._owners, self._vecs = self._read_all()
+                self._ids, self._owners, self._vecs, langs = self._read_all()
+                self._langs = {lang: np.flatnonzero(langs == lang) for lang in ("zh", "en")}
         return self._vecs is not None
 
-    def _read_all(self, batch: int = 5000) -> tuple[list[str], list[str], np.ndarray]:
-        """Every vector in the chunk collection with its record id (kept in each vector's metadata)."""
+    def _read_all(self, batch: int = 5000) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+        """Every vector in the chunk collection with its record id (kept in each vector's metadata) and the
+        language of its text."""
         coll = self.store.collection
         ids: list[str] = []
         owners: list[str] = []
+        langs: list[str] = []
         parts: list[np.ndarray] = []
         for offset in range(0, self.store.vector_count(), batch):
             res = coll.get(include=["embeddings", "metadatas"], limit=batch, offset=offset)
             ids += res["ids"]
             owners += [m["record_id"] for m in res["metadatas"]]
+            texts = self.store.chunk_roles(res["ids"], column="text")  # Chroma keeps vectors only
+            langs += [language_of(texts.get(c, "")) for c in res["ids"]]
             parts.append(np.asarray(res["embeddings"], dtype=np.float32).reshape(len(res["ids"]), -1))
         dim = getattr(self.store.embedder, "dim", 0)
-        return ids, owners, (np.concatenate(parts) if parts else np.zeros((0, dim), np.float32))
+        return (ids, owners, (np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)),
+                np.asarray(langs, dtype=object))
 
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, str, float]]:
-        """(chunk id, record id, cosine similarity), best first — as ``Store.query_vectors``."""
+    def query(self, vector: np.ndarray, n: int, *, lang: str | None = None) -> tuple[list, list]:
+        """(chunk id, record id, cosine similarity) of the best ``n`` chunks, best first — as
+        ``Store.query_vectors`` — and, with ``lang``, of the best ``n`` chunks written in that language (from
+        the same product; a bank too large for memory answers [] for those)."""
         if not self._load():
-            return self.store.query_vectors(vector, n)
+            return self.store.query_vectors(vector, n), []
         if not len(self._ids):
-            return []
+            return [], []
         # einsum, not BLAS: OpenBLAS wakes its threads for a matrix-vector product, and on the query path
         # (right after the encoder's threads) that cost ~3 ms on a 13k-chunk bank against 0.8 ms here.
         sims = np.einsum("ij,j->i", self._vecs, np.asarray(vector, dtype=np.float32))
+        rows = self._langs.get(lang) if lang else None
+        return self._best(sims, np.arange(len(sims)), n), ([] if rows is None else self._best(sims[rows], rows, n))
+
+    def _best(self, sims: np.ndarray, rows: np.ndarray, n: int) -> list[tuple[str, str, float]]:
         n = min(n, len(sims))
+        if not n:
+            return []
         idx = np.argpartition(-sims, n - 1)[:n]
         idx = idx[np.argsort(-sims[idx])]
-        return [(self._ids[i], self._owners[i], float(sims[i])) for i in idx]
+        return [(self._ids[rows[i]], self._owners[rows[i]], float(sims[i])) for i in idx]
