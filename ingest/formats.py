@@ -8,6 +8,7 @@ structural question finder (``ingest.sections``); a document whose structure hol
 
 from __future__ import annotations
 
+import hashlib
 import html as html_lib
 import re
 from pathlib import Path
@@ -20,6 +21,18 @@ from ingest.read import HTML_SUFFIXES, _show, decode_document, decode_page
 from ingest.schema import ParsedDocument, SkippedSection
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+# The modules that turn a file's bytes into records: when any of them changes, an unchanged file is read again.
+_PARSER_MODULES = ("read", "chars", "clean", "document", "markdown", "sections", "parse", "pdf", "docx", "formats",
+                   "keypoints", "dedupe", "chunk")
+
+
+def parser_version() -> str:
+    """A digest of the extraction code: part of each file's stored hash, so a bank ingested by an older
+    parser is re-read (not re-embedded: chunk ids are content hashes) instead of keeping the old records."""
+    h = hashlib.sha256()
+    for name in _PARSER_MODULES:
+        h.update((Path(__file__).parent / f"{name}.py").read_bytes())
+    return h.hexdigest()[:16]
 # Navigation files of a cloned repository: skipped unless they hold questions themselves.
 NAVIGATION_NAMES = frozenset({"readme", "summary", "_sidebar", "_navbar", "index", "toc", "contents", "contributing",
                               "contributors", "changelog", "license"})

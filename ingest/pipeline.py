@@ -20,7 +20,7 @@ from ingest import lexical
 from ingest.chunk import chunk_text
 from ingest.dedupe import KeyIndex, canonical_key, record_id
 from ingest.errors import InputError
-from ingest.formats import NavigationFile, load_document
+from ingest.formats import NavigationFile, load_document, parser_version
 from ingest.keypoints import key_points
 from ingest.qstates import ensure_question_states
 from ingest.read import SUPPORTED_SUFFIXES, _show, read_bytes
@@ -109,6 +109,7 @@ class Ingestor:
         self.chunk_chars = chunk_chars
         self.chunk_overlap = chunk_overlap
         self.index = KeyIndex(list(store.db.execute("SELECT id, qkey FROM records WHERE kind != 'passage'")))
+        self.parser = parser_version()
 
     # --- one file -----------------------------------------------------------------------
     def ingest_file(self, path: Path, summary: IngestSummary, source: str | None = None,
@@ -117,7 +118,7 @@ class Ingestor:
         source = source or source_name(path)
         shown = _show(path)
         data = read_bytes(path, self.max_bytes)  # read once: hashed here, decoded below only if changed
-        sha = hashlib.sha256(data).hexdigest()
+        sha = hashlib.sha256(self.parser.encode() + data).hexdigest()  # of the bytes as this parser reads them
         row = self.store.db.execute("SELECT sha256 FROM files WHERE path=?", (source,)).fetchone()
         if row and row[0] == sha:
             summary.unchanged += 1

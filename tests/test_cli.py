@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import sqlite3
@@ -67,6 +68,21 @@ def test_ingest_seeds_summary_and_idempotent(cli):
     assert summary["unchanged"] == 5 and summary["chunks_embedded"] == 0 and summary["chunks_removed"] == 0
     assert db.execute("SELECT COUNT(*) FROM records").fetchone()[0] == n_records
     assert db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == n_chunks
+
+
+def test_files_read_by_an_older_parser_are_read_again_without_re_embedding(cli):
+    cli("ingest", SEEDS)
+    before = cli.jsonl("export")
+    db = sqlite3.connect(cli.store / "records.sqlite")
+    # What an earlier version stored: the hash of the bytes alone, with no parser digest in it.
+    db.executemany("UPDATE files SET sha256=? WHERE path=?",
+                   [(hashlib.sha256(p.read_bytes()).hexdigest(), src) for p in sorted(SEEDS.iterdir())
+                    for (src,) in db.execute("SELECT path FROM files WHERE path LIKE ?", (f"%{p.name}",))])
+    db.commit()
+    summary = json.loads(cli("ingest", SEEDS, "--json").stdout)
+    assert summary["unchanged"] == 0 and summary["chunks_embedded"] == 0 and summary["chunks_removed"] == 0
+    assert cli.jsonl("export") == before
+    assert json.loads(cli("ingest", SEEDS, "--json").stdout)["unchanged"] == 5
 
 
 def test_changed_file_replaces_its_records(cli, corpus):
