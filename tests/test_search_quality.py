@@ -85,7 +85,7 @@ def test_in_memory_dense_search_matches_chroma(e5_context):
     dense = DenseIndex(store)
     for q in ("BN层有什么用", "what does a 1x1 conv do", "梯度消失怎么解决"):
         vec = store.embedder.encode_queries([q])[0]
-        mine, chroma = dense.query(vec, 20), store.query_vectors(vec, 20)
+        (mine, _), chroma = dense.query(vec, 20), store.query_vectors(vec, 20)
         assert [c for c, _, _ in mine[:10]] == [c for c, _, _ in chroma[:10]]
         assert [r for _, r, _ in mine[:10]] == [r for _, r, _ in chroma[:10]]
         assert all(abs(a[2] - b[2]) < 1e-4 for a, b in zip(mine[:10], chroma[:10]))

@@ -35,7 +35,7 @@ class Candidate:
     score: float
     dense: float = 0.0
     question_dense: float = 0.0
-    bm25: float = 0.0
+    bm25: float = 0.0  # BM25 and the rarest missing query word's IDF, in units of the bank's largest IDF
     coverage: float = 0.0
     missing_idf: float = 0.0
     unknown_names: int = 0
@@ -185,9 +185,9 @@ class Retriever:
                     score=fused[rid],
                     dense=dense_best.get(rid, 0.0),
                     question_dense=qdense_best.get(rid, 0.0),
-                    bm25=lex_score.get(rid, 0.0),
+                    bm25=lex_score.get(rid, 0.0) / lex.idf_max,
                     coverage=self._coverage(qset, rtokens, lex),
-                    missing_idf=max((lex.idf(t) for t in qset - rtokens), default=0.0),
+                    missing_idf=max((lex.idf(t) for t in qset - rtokens), default=0.0) / lex.idf_max,
                     unknown_names=unknown,
                 )
             )
