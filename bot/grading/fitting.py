@@ -28,7 +28,7 @@ C_GRID = (0.03, 0.1, 0.3, 1.0, 3.0)
 # A mean-calibrated score (the isotonic map fits E[label | score]) is pulled toward the middle wherever the model
 # is unsure, so complete answers land near 4 and wrong ones near 2 — and QWK, which compares the two
 # distributions, pays for that. The stretch about the scale's middle is chosen with C by grouped CV.
-STRETCH_GRID = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
+STRETCH_GRID = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8)
 # Synthetic rows are many and lexically easy (key points joined verbatim): hand-labelled answers, whose wording
 # differs from the reference, weigh more so paraphrases are not judged by word overlap.
 HAND_WEIGHT = 3.0
