@@ -149,9 +149,12 @@ def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: 
     dev = []
     for ret, rs in [(retriever, rows), *also]:
         dev += [(r, c[0]) for r, c in _run(ret, select(rs, split)) if c]
-    x = np.array([features(c) for _, c in dev], dtype=float)
+    x = np.array([features(c) for _, c in dev], dtype=float)  # an unmeasured feature (None) is nan
     y = np.array([bool(r.expect) for r, _ in dev], dtype=int)
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
+    seen = ~np.isnan(x)
+    x = np.where(seen, x, np.nansum(x, axis=0) / np.maximum(seen.sum(axis=0), 1))
+    # A feature that never varies (never measured, for a backend without token states) gets weight 0, scale 1.
+    mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 1e-6, x.std(axis=0), 1.0)
     model = LogisticRegression(C=1.0, class_weight="balanced").fit((x - mean) / scale, y)
     banks = 1 + len(also)
     cal = Calibration(mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
@@ -160,7 +163,8 @@ def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: 
                       fitted_on=f"{split} split, {len(dev)} queries over {banks} bank{'s' if banks > 1 else ''}")
     data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     data[embedder] = cal.model_dump()
-    data.setdefault("default", cal.model_dump())
+    if len(data.get("default", {}).get("weights", ())) != len(cal.weights):  # an entry of an older feature set
+        data["default"] = cal.model_dump()
     path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return cal
 
