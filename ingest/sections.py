@@ -67,10 +67,9 @@ _REFERENCE = re.compile(
     r"references?|resources|further reading|see also|links|useful links|related)$",
     re.I,
 )
-# A change log and its dated entries are page chrome; a date or version alone titles nothing.
-_LOG = re.compile(r"^(?:updates?|change|release|version)s? ?(?:log|notes|history)$|^(?:更新|版本|修订)(?:日志|记录|说明|历史)$|"
-                  r"^(?:todo|to-do|to do|todo list|待办|待办事项)$")
-_DATE = re.compile(r"^(?:v?\d+(?:\.\d+){1,3}|\d{4}[-./年]\d{1,2}(?:[-./月]\d{1,2}日?|月)?)$", re.I)
+_CHANGE_LOG_OR_TODO = re.compile(r"^(?:(?:updates?|change|release|version)s? ?(?:log|notes|history)|(?:更新|版本|修订)(?:日志|记录|说明|历史)|"
+                                 r"todo|to-do|to do|todo list|待办|待办事项)$")
+_DATE_OR_VERSION = re.compile(r"^(?:v?\d+(?: \d+){1,3}|\d{4}[-/ 年]\d{1,2}(?:[-/ 月]\d{1,2}日?|月)?)$")  # on is_generic's key
 _STUB_LINE = re.compile(
     r"^(?:[-*+]\s*)?(?:\[[ xX]?\]\s*)?(?:todo|tbd|tbc|wip|待补充|待完善|待更新|待续|未完待续|暂无|暂缺|空|略|answer here|your answer here|"
     r"coming soon|to be (?:added|continued|completed)|n/?a|\.\.\.|…+|。+)\s*[.。!:]*\s*$",
@@ -110,8 +109,7 @@ def clean_question(title: str) -> str:
     s = _EMOJI.sub("", s)
     s = re.sub(r"[*_`]{2,}|\\(?=[*_`\[\]])|(?<![\d\s])\*|\*(?![\d\s])", "", s)
     s = _SOURCE_TAG.sub("", s)
-    s = strip_numbering(_EDGE.sub("", s))
-    s = _EDGE.sub("", s)
+    s = _EDGE.sub("", strip_numbering(_EDGE.sub("", s)))
     if _ONLY_NUMBER.match(s):
         return ""  # ``# 14.``: a number with its title missing
     return re.sub(r"\s+", " ", s).strip()
@@ -119,7 +117,7 @@ def clean_question(title: str) -> str:
 
 def is_generic(title: str) -> bool:
     key = re.sub(r"[\s:：.。!?()（）]+", " ", clean_question(title)).strip().lower()
-    return key in _GENERIC or bool(_REFERENCE.match(key) or _LOG.match(key) or _DATE.match(clean_question(title)))
+    return key in _GENERIC or any(p.match(key) for p in (_REFERENCE, _CHANGE_LOG_OR_TODO, _DATE_OR_VERSION))
 
 
 def asks(text: str) -> bool:

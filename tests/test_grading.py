@@ -219,8 +219,6 @@ def test_reversed_claim_is_wrong_and_listed(grader):
     assert all(w.reference in ref for w in g.wrong)
 
 
-@pytest.mark.xfail(strict=True, reason="known gap (issue 11): a three-term enumeration that states every key "
-                                       "point scores 3.7 with the pair-head model (4 is the bar)")
 def test_short_complete_enumeration_is_not_a_keyword_pile(grader):
     g = grader.grade(CNN_Q, "稀疏连接、参数共享、等变表示", [CNN_REF])
     assert "keywords" not in g.flags and g.score >= 4, g
