@@ -33,6 +33,8 @@ def parser_version() -> str:
     for name in _PARSER_MODULES:
         h.update((Path(__file__).parent / f"{name}.py").read_bytes())
     return h.hexdigest()[:16]
+
+
 # Navigation files of a cloned repository: skipped unless they hold questions themselves.
 NAVIGATION_NAMES = frozenset({"readme", "summary", "_sidebar", "_navbar", "index", "toc", "contents", "contributing",
                               "contributors", "changelog", "license"})

@@ -326,10 +326,15 @@ class Store(CurationTables, TokenTables, StateTables):
             sql += " AND NOT EXISTS (SELECT 1 FROM flags f WHERE f.record_id = r.id)"
         return self.get_records([row[0] for row in self.db.execute(sql + " ORDER BY id", args)])
 
-    def chunk_roles(self, chunk_ids: list[str], column: str = "role") -> dict[str, str]:
-        """Chunk id → its role (question, answer, passage), or its ``text``."""
-        if column not in ("role", "text"):
-            raise ValueError(f"no chunk column {column!r}")
+    def chunk_roles(self, chunk_ids: list[str]) -> dict[str, str]:
+        """Chunk id → its role (question, answer, passage)."""
+        return self._chunk_column(chunk_ids, "role")
+
+    def chunk_texts(self, chunk_ids: list[str]) -> dict[str, str]:
+        """Chunk id → its text (Chroma keeps only the vectors)."""
+        return self._chunk_column(chunk_ids, "text")
+
+    def _chunk_column(self, chunk_ids: list[str], column: str) -> dict[str, str]:
         out: dict[str, str] = {}
         for i in range(0, len(chunk_ids), 500):
             part = chunk_ids[i : i + 500]

@@ -159,7 +159,7 @@ class Tokenizer:
         for canon, spellings in SYNONYMS.items():
             for s in spellings:
                 if " " in s or "-" in s or "*" in s or "×" in s:
-                    phrases.setdefault(s.lower(), canon)
+                    phrases[s.lower()] = canon  # the hand-tuned core comes last and wins, as in ``_alias``
                 elif not s.isascii():
                     self._jieba.add_word(s, freq=200000)
         self._phrase_canon = phrases
@@ -167,7 +167,8 @@ class Tokenizer:
         # "gradient descent"). A phrase ending in a letter matches whole words (and their plural) only: "test
         # set" is not in "latest settings".
         alts = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-        self._phrase_re = re.compile(rf"(?<![a-z])({alts})(?:(?<=[a-z])(?:e?s)?(?![a-z])|(?<![a-z]))") if phrases else None
+        self._phrase_re = (re.compile(rf"(?<![a-z])({alts})(?:(?<=[a-z])(?:e?s)?(?![a-z])|(?<![a-z]))")
+                           if phrases else None)
         self._alias = {s.lower(): canon for canon, spellings in SYNONYMS.items() for s in spellings}
 
     def normalize(self, text: str) -> str:

@@ -55,7 +55,7 @@ def test_a_language_restricted_search_returns_only_chunks_in_that_language(tmp_p
     index = DenseIndex(st)
     vec = st.embedder.encode_queries(["random forest pros and cons"])[0]
     every, chinese = index.query(vec, 50, lang="zh")
-    texts = st.chunk_roles([c for c, _, _ in every], column="text")
+    texts = st.chunk_texts([c for c, _, _ in every])
     assert len(every) == st.vector_count() and {language_of(t) for t in texts.values()} == {"zh", "en"}
     assert chinese and [c for c, _, _ in chinese] == [c for c, _, _ in every if language_of(texts[c]) == "zh"]
     assert index.query(vec, 50) == (every, [])

@@ -33,7 +33,6 @@ FEATURES = ("dense", "question_dense", "coverage", "log_bm25", "missing_idf", "u
 # The alignments say how much of the query the question itself speaks to. Judged on a bank the model never saw
 # (fitted on the big bank's spent sets only, applied to the seed bank's), they raised in-bank queries answered
 # with the right record from 0.675 to 0.746 and off-topic abstention from 0.968 to 1.0 (evals/reports/search.md).
-_ALIGN = slice(6, 8)
 
 
 class Calibration(Strict):

@@ -49,7 +49,7 @@ class DenseIndex:
             res = coll.get(include=["embeddings", "metadatas"], limit=batch, offset=offset)
             ids += res["ids"]
             owners += [m["record_id"] for m in res["metadatas"]]
-            texts = self.store.chunk_roles(res["ids"], column="text")  # Chroma keeps vectors only
+            texts = self.store.chunk_texts(res["ids"])
             langs += [language_of(texts.get(c, "")) for c in res["ids"]]
             parts.append(np.asarray(res["embeddings"], dtype=np.float32).reshape(len(res["ids"]), -1))
         dim = getattr(self.store.embedder, "dim", 0)
@@ -68,12 +68,14 @@ class DenseIndex:
         # (right after the encoder's threads) that cost ~3 ms on a 13k-chunk bank against 0.8 ms here.
         sims = np.einsum("ij,j->i", self._vecs, np.asarray(vector, dtype=np.float32))
         rows = self._langs.get(lang) if lang else None
-        return self._best(sims, np.arange(len(sims)), n), ([] if rows is None else self._best(sims[rows], rows, n))
+        return self._best(sims, None, n), ([] if rows is None else self._best(sims[rows], rows, n))
 
-    def _best(self, sims: np.ndarray, rows: np.ndarray, n: int) -> list[tuple[str, str, float]]:
+    def _best(self, sims: np.ndarray, rows: np.ndarray | None, n: int) -> list[tuple[str, str, float]]:
+        """The best ``n`` of ``sims``; ``rows`` maps its positions to chunk positions when it is a subset."""
         n = min(n, len(sims))
         if not n:
             return []
         idx = np.argpartition(-sims, n - 1)[:n]
         idx = idx[np.argsort(-sims[idx])]
-        return [(self._ids[rows[i]], self._owners[rows[i]], float(sims[i])) for i in idx]
+        at = idx if rows is None else rows[idx]
+        return [(self._ids[j], self._owners[j], float(sims[i])) for i, j in zip(idx, at)]
