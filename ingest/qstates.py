@@ -40,13 +40,17 @@ class StateTables:
 
     def question_states(self, ids: list[str], model: str) -> dict[str, np.ndarray]:
         """Stored states of these records whose question is unchanged since they were read (others are absent)."""
+        return {rid: unpack(blob, n) for rid, (blob, n) in self.packed_question_states(ids, model).items()}
+
+    def packed_question_states(self, ids: list[str], model: str) -> dict[str, tuple[bytes, int]]:
+        """The same as stored: (int8 blob, rows) for ``unpack`` — a quarter of the memory for who keeps them."""
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
         rows = self.db.execute(
             f"SELECT s.record_id, s.qhash, s.rows, s.states, r.question FROM question_states s "
             f"JOIN records r ON r.id = s.record_id WHERE s.record_id IN ({marks})", ids).fetchall()
-        return {rid: unpack(blob, n) for rid, h, n, blob, q in rows if h == question_hash(q, model)}
+        return {rid: (blob, n) for rid, h, n, blob, q in rows if h == question_hash(q, model)}
 
     def questions_without_states(self, model: str) -> list[tuple[str, str]]:
         """(record id, question) of every record with no current states."""

@@ -117,3 +117,16 @@ def test_a_v2_store_is_migrated_to_the_curation_tables(bank):
     assert st2.meta("schema_version") == str(SCHEMA_VERSION) == "4"
     assert st2.flags() == [] and st2.edit_for("x") is None
     st2.close()
+
+
+def test_search_sees_an_edit_made_after_it_read_the_record(bank):
+    """The retriever remembers what it read of its candidates; an edit moves the store on and it reads again."""
+    from bot.lookup.retrieval import Retriever
+
+    st, tok, settings, _, _ = bank
+    retriever = Retriever(st, tok)
+    rec = _find(st, "梯度消失")
+    assert any(c.id == rec.id and c.question == rec.question for c in retriever.search(rec.question, k=5))
+    edit_record(st, tok, settings, rec.id, "梯度消失是什么原因造成的?", rec.answers[0].text)
+    hit = next(c for c in retriever.search("梯度消失是什么原因造成的?", k=5) if c.id == rec.id)
+    assert hit.question == hit.record.question == "梯度消失是什么原因造成的?"

@@ -8,7 +8,8 @@ import sqlite3
 import numpy as np
 import pytest
 
-from bot.lookup.rerank import DEPTH, FEATURES, Reranker, RerankModel, alignment, feature_rows, load_reranker
+from bot.lookup.rerank import (DEPTH, FEATURES, Reranker, RerankModel, alignment, alignments, feature_rows,
+                               load_reranker)
 from ingest.qstates import pack, question_hash, unpack
 
 
@@ -30,6 +31,16 @@ def test_alignment_and_features():
     assert rows.shape == (2, len(FEATURES))
     assert rows[0].tolist() == pytest.approx([0.0, 1.0, 0.9, 0.8, 0.0, -0.05])
     assert rows[1].tolist() == pytest.approx([np.log(2), 0.5, 0.7, 0.85, -0.2, 0.0])
+
+
+def test_batched_alignments_equal_one_by_one():
+    rng = np.random.default_rng(1)
+    query = rng.normal(size=(7, 16)).astype(np.float32)
+    questions = [rng.normal(size=(n, 16)).astype(np.float32) for n in (3, 0, 9, 1)]
+    got = alignments(query, questions)
+    assert np.allclose(got, [alignment(query, q) for q in questions], atol=1e-5)
+    assert got[1] == (0.0, 0.0)  # a question without states aligns with nothing
+    assert alignments(np.zeros((0, 16), np.float32), questions) == [(0.0, 0.0)] * 4
 
 
 def test_the_shipped_reranker_prefers_aligned_candidates():

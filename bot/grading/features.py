@@ -14,8 +14,12 @@ import numpy as np
 from bot.grading import cues
 from bot.grading.align import Alignment, align
 from bot.grading.cache import EmbedCache
+from bot.grading.swaps import Segments, find_swaps, occurs, segment
 from bot.grading.text import bigram_recall, clauses, text_units
 from bot.lang import is_english
+from ingest.tokenize import SYNONYMS
+
+_TERMS = frozenset(SYNONYMS)
 
 MAX_ENCODE_CHARS = 600  # an answer is embedded up to this many characters (the lexical features see all of it)
 COVER_SIM = 0.87  # the model's coverage feature: a looser cut than HIT_SIM
@@ -28,7 +32,7 @@ HIT_TOKENS = 0.5  # …or this share of the key point's own terms (beyond the qu
 BASE_FEATURES: tuple[str, ...] = (
     "kp_mean", "kp_cover", "kp_max", "kp_min", "kp_gain", "ans_ref", "rel_q", "ref_q", "lex_recall",
     "lex_precision", "bigram_recall", "len_ratio", "log_len", "english", "cl_support", "cl_unsupported",
-    "ref_over_q", "kp_over_q", "hit_share", "contra_points", "contra_share", "point_terms", "pair",
+    "ref_over_q", "kp_over_q", "hit_share", "contra_points", "contra_share", "strong_points", "point_terms", "pair",
 )
 CONTRAST_FEATURES: tuple[str, ...] = ("ctr_margin", "ctr_rank", "ctr_lex_margin", "ctr_lex_rank")
 FEATURE_NAMES: tuple[str, ...] = BASE_FEATURES + CONTRAST_FEATURES
@@ -57,7 +61,8 @@ class Features:
     hit_share: float = 0.0      # share of key points covered and not contradicted
     contra_points: float = 0.0  # key points some answer clause contradicts
     contra_share: float = 0.0   # contradicted / (contradicted + supported) key points
-    strong_points: float = 0.0  # key points contradicted by a precise cue (direction, antonym, entity)
+    strong_points: float = 0.0  # key points contradicted by a precise cue (direction, antonym, entity, swap)
+    cap_points: float = 0.0     # key points contradicted by a cue precise enough to cap the score (swap)
     point_terms: float = 0.0    # share of key points one of whose own terms the answer names
     pair: float = 0.0           # the pair head's score of (answer, reference) token states (bot.grading.pairhead)
     ctr_margin: float = 0.0     # own reference's hubness-corrected cosine − the best other question's
@@ -71,7 +76,7 @@ class Features:
     hits: list[str] = field(default_factory=list)
     misses: list[str] = field(default_factory=list)
     wrong: list[tuple[str, str]] = field(default_factory=list)  # (answer clause, the key point it contradicts)
-    wrong_strong: list[tuple[str, str]] = field(default_factory=list)  # the same, precise cues only
+    wrong_capping: list[tuple[str, str]] = field(default_factory=list)  # the same, capping cues only
     right: list[str] = field(default_factory=list)  # answer clauses that support a covered key point
 
     def vector(self, names: tuple[str, ...] | list[str] = FEATURE_NAMES) -> list[float]:
@@ -89,6 +94,7 @@ class AnswerView:
     tokens: list[str]
     clause_tokens: list[set[str]] = field(default_factory=list)
     directions: list[dict[str, set[int]]] = field(default_factory=list)
+    segments: Segments = field(default_factory=list)  # sentences → (clause, tokens), for swapped roles
 
 
 def view_answer(cache: EmbedCache, tokenizer, question: str, answer: str) -> AnswerView:
@@ -101,7 +107,8 @@ def view_answer(cache: EmbedCache, tokenizer, question: str, answer: str) -> Ans
     per_clause = [tokenizer.tokens(p) for p in parts]
     return AnswerView(text=answer, clauses=parts, answer_vec=answer_vec, rel_q=float(answer_vec @ qv),
                       tokens=[t for ts in per_clause for t in ts], clause_tokens=[set(ts) for ts in per_clause],
-                      directions=[cues.directions(p) for p in parts])
+                      directions=[cues.directions(p) for p in parts],
+                      segments=segment(answer, lambda c: cache.tokens(tokenizer, c)))
 
 
 def _centred(v: np.ndarray, center: np.ndarray | None) -> np.ndarray:
@@ -130,6 +137,10 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
     point_all = [set(cache.tokens(tokenizer, p)) for p in points]
     point_own = [t - q_tokens for t in point_all]
     al: Alignment = align(view.clauses, view.clause_tokens, view.directions, points, point_all, q_tokens)
+    for sw in find_swaps(view.segments, segment(reference, lambda c: cache.tokens(tokenizer, c)), _TERMS):
+        for i, pt in enumerate(point_all):
+            if any(occurs(sw.a, t) or occurs(sw.b, t) for t in pt):
+                al.mark(sw.clause, i, "swap")
     threshold = HIT_SIM_EN if is_english(view.text) else HIT_SIM
     hit = [i not in al.contradicted and (bool(s >= threshold) or i in al.supported and bool(own)
                                          and len(own & ans_tokens) / len(own) >= HIT_TOKENS)
@@ -178,8 +189,9 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
         hits=[p for p, h in zip(points, hit) if h],
         misses=[p for i, (p, h) in enumerate(zip(points, hit)) if not h and i not in al.contradicted],
         wrong=al.wrong_pairs(points),
-        wrong_strong=al.wrong_pairs(points, strong_only=True),
+        wrong_capping=al.wrong_pairs(points, capping_only=True),
         strong_points=float(len(al.strong)),
+        cap_points=float(len(al.capping)),
         right=list(dict.fromkeys(right)),
         **{k: float(ctr.get(k, 0.0)) for k in CONTRAST_FEATURES},
     )

@@ -2,8 +2,9 @@
 
 Order: multiple choice by rule; manipulation → 0; the no-model guards (empty, don't know, restated); then the
 features (clause alignment, coverage, contrast with the bank's other questions) and the fitted scorer; then
-the rubric's caps: a term pile or padding ≤ 1, a contradicted central claim ≤ 1, a significant error next to
-right points ≤ 2, an answer that fits another bank question better ≤ 1. Rubric text: ``bot.texts.RUBRIC``.
+the rubric's caps: a term pile or padding ≤ 1, swapped roles in the central claim ≤ 1 (next to right points
+≤ 2; the other contradiction cues only feed the scorer, see ``bot.grading.align.CAPPING``), an answer that fits
+another bank question better ≤ 1. Rubric text: ``bot.texts.RUBRIC``.
 """
 
 from __future__ import annotations
@@ -212,12 +213,12 @@ class Grader:
         other, wrong = None, []
         if f is not None:
             touched = f.contra_points + f.hit_share * len(f.points)
-            if f.strong_points and f.strong_points / max(touched, 1) >= CONTRA_CENTRAL:
+            if f.cap_points and f.cap_points / max(touched, 1) >= CONTRA_CENTRAL:
                 score = min(score, 1.0)  # the central claim is wrong or reversed
-            elif f.strong_points:
+            elif f.cap_points:
                 score = min(score, 2.0)  # a significant error next to right points
-            # Negation/number cues are less precise: listed as wrong only when the scorer agrees it is weak.
-            wrong = f.wrong if score <= WRONG_LISTED else f.wrong_strong
+            # Other cues are less precise: listed as wrong only when the scorer agrees the answer is weak.
+            wrong = f.wrong if score <= WRONG_LISTED else f.wrong_capping
             if wrong:
                 flags = [*flags, "contradiction"]
             # Across languages the margins favour any reference in the answer's own language (cross-lingual

@@ -24,6 +24,7 @@ class DenseIndex:
         self._ids: list[str] = []
         self._owners: list[str] = []
         self._langs: dict[str, np.ndarray] = {}
+        self._roles: dict[str, str] = {}
         self._vecs: np.ndarray | None = None
 
     def _load(self) -> bool:
@@ -32,9 +33,11 @@ class DenseIndex:
         if key != self._key:
             self._key = key
             self._vecs = None
+            self._roles = {}
             if self.store.vector_count() <= MAX_VECTORS:
                 self._ids, self._owners, self._vecs, langs = self._read_all()
                 self._langs = {lang: np.flatnonzero(langs == lang) for lang in ("zh", "en")}
+                self._roles = self.store.chunk_roles(self._ids) if self._ids else {}
         return self._vecs is not None
 
     def _read_all(self, batch: int = 5000) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
@@ -55,6 +58,12 @@ class DenseIndex:
         dim = getattr(self.store.embedder, "dim", 0)
         return (ids, owners, (np.concatenate(parts) if parts else np.zeros((0, dim), np.float32)),
                 np.asarray(langs, dtype=object))
+
+    def roles(self, chunk_ids: list[str]) -> dict[str, str]:
+        """Roles (question, answer, passage) of these chunks: held with the matrix, else read from the store."""
+        if self._vecs is not None:
+            return {c: self._roles[c] for c in chunk_ids if c in self._roles}
+        return self.store.chunk_roles(chunk_ids)
 
     def query(self, vector: np.ndarray, n: int, *, lang: str | None = None) -> tuple[list, list]:
         """(chunk id, record id, cosine similarity) of the best ``n`` chunks, best first — as

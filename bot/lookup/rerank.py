@@ -41,6 +41,23 @@ def alignment(query_states: np.ndarray, question_states: np.ndarray) -> tuple[fl
     return float(sim.max(axis=1).mean()), float(sim.max(axis=0).mean())
 
 
+def alignments(query_states: np.ndarray, questions: list[np.ndarray]) -> list[tuple[float, float]]:
+    """``alignment`` of the query with each question, from one matrix product over all their tokens (twenty
+    small products cost ~0.6 ms of Python and BLAS overhead on the query path; one costs ~0.1 ms)."""
+    out = [(0.0, 0.0)] * len(questions)
+    keep = [i for i, q in enumerate(questions) if len(q)]
+    if not len(query_states) or not keep:
+        return out
+    lengths = np.array([len(questions[i]) for i in keep])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    sim = query_states @ np.concatenate([questions[i] for i in keep]).T
+    by_query = np.maximum.reduceat(sim, starts, axis=1).mean(axis=0)  # each query token's best in each question
+    by_question = np.add.reduceat(sim.max(axis=0), starts) / lengths
+    for i, aq, ac in zip(keep, by_query, by_question):
+        out[i] = (float(aq), float(ac))
+    return out
+
+
 def feature_rows(ranks: list[int], coverage: list[float], aligns: list[tuple[float, float]]) -> np.ndarray:
     """One row per candidate, in ``FEATURES`` order; the gaps are to the best alignment among the candidates."""
     if not ranks:

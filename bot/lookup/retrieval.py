@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from bot.lang import language_of
 from bot.lookup.dense import DenseIndex
-from bot.lookup.rerank import DEPTH, Reranker, alignment, feature_rows
+from bot.lookup.memo import CandidateMemo
+from bot.lookup.rerank import DEPTH, Reranker, alignments, feature_rows
 from ingest import lexical
 from ingest.schema import Hit, Record
 from ingest.store import Store
@@ -88,11 +89,11 @@ class Retriever:
         # States of another model than the reranker was fitted on would give it meaningless alignments.
         self.reranker = reranker if reranker is not None and reranker.states_model == model else None
         self._lex = None
-        self._roles: dict[str, str] | None = None
         self._generation = -1
         self._pool = None
         self._tokens_checked = False
         self.dense = DenseIndex(store)
+        self.memo = CandidateMemo(store)
 
     def _refresh(self) -> None:
         if not self._tokens_checked:
@@ -102,7 +103,7 @@ class Retriever:
         gen = self.store.generation
         if gen != self._generation:
             self._lex = lexical.load(self.store)
-            self._roles = None
+            self.memo.reset()
             self._generation = gen
 
     @property
@@ -136,9 +137,9 @@ class Retriever:
             unknown = self._unknown_names(query, lex)
             # While the encode runs: read the lexical leaders, most of which end up in the fused top too.
             likely = [rid for rid, _ in lex_hits[: max(k * 3, want)]]
-            fields = self.store.rank_fields(likely)
+            fields = self.memo.rank_fields(likely)
             states = ({} if self.reranker is None else
-                      self.store.question_states(likely, self.store.embedder.states_model))
+                      self.memo.question_states(likely, self.store.embedder.states_model))
         finally:
             vec, qstates = pending.result()
         dense_best: dict[str, float] = {}
@@ -148,7 +149,7 @@ class Retriever:
         cross_best: dict[str, float] = {}
         for _, rid, sim in cross_hits:
             cross_best.setdefault(rid, sim)
-        roles = self._chunk_roles([c for c, _, _ in chunk_hits])
+        roles = self.dense.roles([c for c, _, _ in chunk_hits])
         for cid, rid, sim in chunk_hits:
             if sim > dense_best.get(rid, -1.0):
                 dense_best[rid] = sim
@@ -167,7 +168,7 @@ class Retriever:
                 fused[rid] = fused.get(rid, 0.0) + w / (RRF_K + rank + 1)
         top = sorted(fused, key=fused.get, reverse=True)
         rest = [rid for rid in top[: max(k * 3, want + 5)] if rid not in fields]
-        fields.update(self.store.rank_fields(rest))
+        fields.update(self.memo.rank_fields(rest))
         lex_score = dict(lex_hits)
         qset = set(qtokens)
         out: list[Candidate] = []
@@ -205,14 +206,13 @@ class Retriever:
         """Measure each candidate's token alignment with the query and, with ``reorder``, sort by the reranker."""
         emb = self.store.embedder
         missing = [c.id for c in cands if c.id not in stored]
-        stored = {**stored, **self.store.question_states(missing, emb.states_model)}
+        stored = {**stored, **self.memo.question_states(missing, emb.states_model)}
         if sum(c.id not in stored for c in cands) > LIVE_STATES:
             return  # a store not re-ingested since states existed: the fused order, at the fused speed
-        for c in cands:
-            # A question edited since the last ingest has no stored states: read it now (a few ms each).
-            states = stored.get(c.id)
-            c.align_query, c.align_question = alignment(
-                qstates, states if states is not None else emb.question_states(c.question))
+        # A question edited since the last ingest has no stored states: read it now (a few ms each).
+        per = [stored[c.id] if c.id in stored else emb.question_states(c.question) for c in cands]
+        for c, (aq, ac) in zip(cands, alignments(qstates, per)):
+            c.align_query, c.align_question = aq, ac
         if not reorder:
             return
         for c, s in zip(cands, self.reranker.scores(rerank_rows(cands))):
@@ -245,13 +245,3 @@ class Retriever:
             if not any(t in vocab for t in self.tokenizer.tokens(name)):
                 count += 1
         return count
-
-    def _chunk_roles(self, chunk_ids: list[str]) -> dict[str, str]:
-        """Roles of the hit chunks, remembered per store generation (a chunk id is a content hash, so its
-        role never changes; only new chunks cost a SQLite lookup). The caller has refreshed the store state."""
-        if self._roles is None:
-            self._roles = {}
-        missing = [c for c in chunk_ids if c not in self._roles]
-        if missing:
-            self._roles.update(self.store.chunk_roles(missing))
-        return self._roles
