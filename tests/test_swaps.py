@@ -18,6 +18,8 @@ L1_L2 = ("L1 regularization adds the absolute values of the weights and produces
          "L2 regularization adds the squared weights and shrinks them smoothly.")
 FPN = "低层特征分辨率高、位置准确，但语义信息少；高层特征语义丰富，但位置粗糙。"
 ACTS = "常见的激活函数有 sigmoid、tanh、ReLU。"
+FEED = ("前馈网络的信号从输入到输出单向传播。它只考虑当前输入，记不住以前的输入。循环网络的信号可以回流，它结合当前"
+        "输入和之前的输入来产生输出，能记住过去的数据。")
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +51,11 @@ def test_swapped_roles_are_found(tok, reference, answer, pair):
     (FPN, "低层分辨率高、定位准但语义弱，高层语义强但定位粗。"),
     (ACTS, "比如 ReLU、sigmoid、tanh 都很常见。"),  # a list in another order states nothing of each term
     (BN_GN, "BN 在 batch 维度上归一化。"),  # one side only: nothing to swap
+    (BN_GN, "GN 不在 batch 维度上求均值方差，BN 也不把通道分组。"),  # what each is not: a right answer
+    (LR, "学习率太低时不会震荡发散，太高时也不会训练缓慢。"),
+    # 输入/输出 in one clause of the reference are a relation, not two statements to swap
+    (FEED, "前馈网络里信息只往一个方向走，从输入到输出，输出只由当前输入决定，什么都记不住。循环网络把状态反馈回来，"
+           "输出既看当前输入也看之前的输入，能记住过去。"),
 ])
 def test_right_answers_are_not_swaps(tok, reference, answer):
     assert not swaps(tok, reference, answer)

@@ -48,7 +48,8 @@ class Alignment:
 
     def mark(self, clause: str, point: int, why: str) -> None:
         """Record a contradiction found outside the clause-by-clause pass (swapped roles: ``bot.grading.swaps``)."""
-        self.links.append(Link(clause, point, CONTRADICTS, why))
+        if not any(lk.clause == clause and lk.point == point and lk.why == why for lk in self.links):
+            self.links.append(Link(clause, point, CONTRADICTS, why))
         self.contradicted.add(point)
         self.supported.discard(point)
         if why in STRONG:

@@ -14,7 +14,7 @@ import numpy as np
 from bot.grading import cues
 from bot.grading.align import Alignment, align
 from bot.grading.cache import EmbedCache
-from bot.grading.swaps import Segments, find_swaps, occurs, segment
+from bot.grading.swaps import Segments, find_swaps, occurs, segment, stem
 from bot.grading.text import bigram_recall, clauses, text_units
 from bot.lang import is_english
 from ingest.tokenize import SYNONYMS
@@ -138,8 +138,9 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
     point_own = [t - q_tokens for t in point_all]
     al: Alignment = align(view.clauses, view.clause_tokens, view.directions, points, point_all, q_tokens)
     for sw in find_swaps(view.segments, segment(reference, lambda c: cache.tokens(tokenizer, c)), _TERMS):
+        # The key points that name a swapped term and hold a crossed word: not every point naming BN.
         for i, pt in enumerate(point_all):
-            if any(occurs(sw.a, t) or occurs(sw.b, t) for t in pt):
+            if any(occurs(sw.a, t) or occurs(sw.b, t) for t in pt) and sw.words & {stem(t) for t in pt}:
                 al.mark(sw.clause, i, "swap")
     threshold = HIT_SIM_EN if is_english(view.text) else HIT_SIM
     hit = [i not in al.contradicted and (bool(s >= threshold) or i in al.supported and bool(own)
@@ -174,7 +175,7 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
         len_ratio=float(np.clip(np.log2((text_units(view.text) + 1) / (text_units(reference) + 1)), -3, 2)),
         english=float(is_english(view.text)),
         cl_support=float(np.mean(support)) if support else 0.0,
-        cl_unsupported=unsupported / max(len(al.links), 1),
+        cl_unsupported=unsupported / max(len(view.clauses), 1),  # marked swaps add links beyond the clauses
         ref_over_q=float(ac @ _centred(ref_vec, center)) - a_q,
         kp_over_q=float((_centred(kv, center) @ ac).mean()) - a_q if len(points) else 0.0,
         hit_share=sum(hit) / len(points) if points else 0.0,

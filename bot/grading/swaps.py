@@ -20,20 +20,25 @@ from itertools import combinations
 from ingest.chunk import split_sentences
 
 # Distinguishing words attached to the other pivot must outnumber those attached to their own (plus one) this
-# many times. On the 1,572 hand rows: 6 swaps called, all on answers labelled 1; a margin of one word more
-# instead also called 7 on answers labelled 4–5 (a right answer that reorders "3×3 … 5×5" or "低层 … 高层").
+# many times. On the 1,572 hand rows a margin of one word more also called 7 answers labelled 4–5 (a right
+# answer that reorders "3×3 … 5×5" or "低层 … 高层"); this ratio called 7, all labelled 1. sealed6, after its run,
+# showed a right answer capped through 输入/输出 (a relation in one reference clause) — hence ``_related`` and the
+# negated clauses: on the 1,941 hand rows with sealed6, 6 calls, all labelled 1.
 SWAP_RATIO = 2
-MAX_PIVOTS = 8
-_CLAUSE = re.compile(r"[,，、:：]|\s[—–-]+\s")  # candidate pivots per pair of texts (rarest first): at most 28 pairs are compared
+MAX_PIVOTS = 8  # candidate pivots per pair of texts (rarest first): at most 28 pairs are compared
+_CLAUSE = re.compile(r"[,，、:：]|\s[—–-]+\s")
+# A clause that negates says what a term is not ("GN 不在 batch 维度上…"): its words are not attached to the term.
+_NEGATES = re.compile(r"不(?!仅|但|断|同|少|久|过|论|一样|止|管)|没有|没|并非|无法|\bnot\b|n't\b|\bnever\b|\bno\b", re.I)
 
 
 @dataclass(frozen=True)
 class Swap:
     a: str
     b: str
-    clause: str  # the answer clause that holds one of the swapped statements
+    clause: str  # the answer clause that holds most of the crossed words
     crossed: int  # distinguishing words attached to the other pivot
     straight: int  # distinguishing words attached to their own pivot
+    words: frozenset[str] = frozenset()  # the crossed words (stemmed): which key points the swap concerns
 
 
 # Characters that make opposite words when one replaces the other in an otherwise equal word.
@@ -46,7 +51,7 @@ for _x, _y in _OPPOSITE_CHARS:
     _OPPOSITE.setdefault(_y, set()).add(_x)
 
 
-def _stem(tok: str) -> str:
+def stem(tok: str) -> str:
     """English inflections (squares/squared) meet at a five-letter prefix; other words are kept whole."""
     return tok[:5] if tok.isascii() and len(tok) > 5 else tok
 
@@ -98,16 +103,19 @@ def _contexts(sentences: Segments, a: str, b: str, drop: set[str]) -> dict[str, 
     ctx: dict[str, set[str]] = {a: set(), b: set()}
     for sentence in sentences:
         owner = None
-        for _, clause in sentence:
+        for text, clause in sentence:
+            if _NEGATES.search(text):
+                owner = None
+                continue
             marks = [(i, a if occurs(a, t) else b) for i, t in enumerate(clause) if occurs(a, t) or occurs(b, t)]
             if not marks:
                 if owner:
-                    ctx[owner] |= {_stem(t) for t in clause if t not in drop}
+                    ctx[owner] |= {stem(t) for t in clause if t not in drop}
                 continue
             for k, (i, p) in enumerate(marks):
                 start = 0 if k == 0 else i + 1
                 end = marks[k + 1][0] if k + 1 < len(marks) else len(clause)
-                ctx[p] |= {_stem(t) for j, t in enumerate(clause[start:end], start) if j != i and t not in drop}
+                ctx[p] |= {stem(t) for j, t in enumerate(clause[start:end], start) if j != i and t not in drop}
             owner = marks[-1][1]
     return ctx
 
@@ -118,6 +126,12 @@ Segments = list[list[tuple[str, list[str]]]]
 def segment(text: str, tokens) -> Segments:
     """Sentences → clauses as (text, tokens) (``tokens``: the tokenizer's ``tokens``)."""
     return [[(c.strip(), list(tokens(c))) for c in _CLAUSE.split(s) if c.strip()] for s in split_sentences(text)]
+
+
+def _related(reference: Segments, a: str, b: str) -> bool:
+    """Both opposite words in one clause of the reference ("从输入到输出", "输出只取决于当前输入"): a relation between
+    them, not two statements, one of each; which words each "owns" there is arbitrary."""
+    return any(any(occurs(a, t) for t in c) and any(occurs(b, t) for t in c) for s in reference for _, c in s)
 
 
 def find_swaps(answer: Segments, reference: Segments, terms: frozenset[str]) -> list[Swap]:
@@ -132,6 +146,8 @@ def find_swaps(answer: Segments, reference: Segments, terms: frozenset[str]) -> 
     for a, b in combinations(found, 2):
         if occurs(a, b) or occurs(b, a):
             continue
+        if not (a.isascii() and b.isascii()) and _related(reference, a, b):
+            continue
         ref = _contexts(reference, a, b, drop)
         own_a, own_b = ref[a] - ref[b], ref[b] - ref[a]  # what the reference says of one and not the other
         if not own_a or not own_b:
@@ -142,6 +158,8 @@ def find_swaps(answer: Segments, reference: Segments, terms: frozenset[str]) -> 
         # Both directions must cross: an answer that merely mentions b next to a's words is not a swap.
         both_cross = bool(ans[a] & own_b) and bool(ans[b] & own_a)
         if both_cross and crossed >= SWAP_RATIO * (straight + 1):
-            clause = next((text for s in answer for text, c in s if any(occurs(a, t) or occurs(b, t) for t in c)), "")
-            out.append(Swap(a, b, clause, crossed, straight))
+            words = frozenset((ans[a] & own_b) | (ans[b] & own_a))
+            clause = max(((text, toks) for s in answer for text, toks in s), default=("", []),
+                         key=lambda c: len(words & {stem(t) for t in c[1]}))[0]
+            out.append(Swap(a, b, clause, crossed, straight, words))
     return out
