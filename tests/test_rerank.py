@@ -8,8 +8,7 @@ import sqlite3
 import numpy as np
 import pytest
 
-from bot.lookup.rerank import (DEPTH, FEATURES, Reranker, RerankModel, alignment, alignments, feature_rows,
-                               load_reranker)
+from bot.lookup.rerank import DEPTH, FEATURES, Reranker, RerankModel, alignments, feature_rows, load_reranker
 from ingest.qstates import pack, question_hash, unpack
 
 
@@ -25,8 +24,8 @@ def test_packed_states_keep_their_cosines():
 
 def test_alignment_and_features():
     a = np.eye(4, dtype=np.float32)[:2]  # tokens 0, 1
-    assert alignment(a, np.eye(4, dtype=np.float32)) == (1.0, 0.5)  # both query tokens found; half the question's
-    assert alignment(a, np.zeros((0, 4), np.float32)) == (0.0, 0.0)
+    # both query tokens found; half the question's
+    assert alignments(a, [np.eye(4, dtype=np.float32), np.zeros((0, 4), np.float32)]) == [(1.0, 0.5), (0.0, 0.0)]
     rows = feature_rows([0, 1], [1.0, 0.5], [(0.9, 0.8), (0.7, 0.85)])
     assert rows.shape == (2, len(FEATURES))
     assert rows[0].tolist() == pytest.approx([0.0, 1.0, 0.9, 0.8, 0.0, -0.05])
@@ -38,8 +37,10 @@ def test_batched_alignments_equal_one_by_one():
     query = rng.normal(size=(7, 16)).astype(np.float32)
     questions = [rng.normal(size=(n, 16)).astype(np.float32) for n in (3, 0, 9, 1)]
     got = alignments(query, questions)
-    assert np.allclose(got, [alignment(query, q) for q in questions], atol=1e-5)
-    assert got[1] == (0.0, 0.0)  # a question without states aligns with nothing
+    for (aq, ac), q in zip(got, questions):
+        sim = query @ q.T
+        expect = (sim.max(axis=1).mean(), sim.max(axis=0).mean()) if len(q) else (0.0, 0.0)
+        assert np.allclose((aq, ac), expect, atol=1e-5)
     assert alignments(np.zeros((0, 16), np.float32), questions) == [(0.0, 0.0)] * 4
 
 

@@ -115,8 +115,8 @@ def negated(text: str, term: str) -> bool | None:
 
 # "否则叠多少层都还是线性的" argues for 非线性 by its opposite: a clause about what happens otherwise says the
 # other side of an antonym pair on purpose.
-_COUNTERFACTUAL = re.compile(r"不然|否则|要不|如果没有|若没有|如果不|若不|没有它|不加|不用的话|otherwise|without (?:it|them|this)"
-                             r"|if (?:we|you) (?:don't|do not)|else", re.I)
+_COUNTERFACTUAL = re.compile(r"不然|否则|要不然|如果没有|若没有|如果不|若不|没有它|不加(?!思索)|不用的话|otherwise"
+                             r"|without (?:it|them|this)|if (?:we|you) (?:don't|do not)", re.I)
 
 
 def counterfactual(text: str) -> bool:

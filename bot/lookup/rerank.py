@@ -33,17 +33,10 @@ class RerankModel(Strict):
     fitted_on: str
 
 
-def alignment(query_states: np.ndarray, question_states: np.ndarray) -> tuple[float, float]:
-    """(mean best cosine of each query token in the question, and of each question token in the query)."""
-    if not len(query_states) or not len(question_states):
-        return 0.0, 0.0
-    sim = query_states @ question_states.T
-    return float(sim.max(axis=1).mean()), float(sim.max(axis=0).mean())
-
-
 def alignments(query_states: np.ndarray, questions: list[np.ndarray]) -> list[tuple[float, float]]:
-    """``alignment`` of the query with each question, from one matrix product over all their tokens (twenty
-    small products cost ~0.6 ms of Python and BLAS overhead on the query path; one costs ~0.1 ms)."""
+    """(mean best cosine of each query token in the question, and of each question token in the query) for each
+    question, from one matrix product over all their tokens (twenty small products cost ~0.6 ms of Python and
+    BLAS overhead on the query path; one costs ~0.1 ms). A question without states aligns with nothing."""
     out = [(0.0, 0.0)] * len(questions)
     keep = [i for i, q in enumerate(questions) if len(q)]
     if not len(query_states) or not keep:
