@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.grading.align import NAMED as TERMS
 from bot.grading.swaps import find_swaps, occurs, pivots, segment
-from ingest.tokenize import SYNONYMS, Tokenizer
-
-TERMS = frozenset(SYNONYMS)
+from ingest.tokenize import Tokenizer
 
 BN_GN = "BN 在 batch 维度上求均值方差做归一化，GN 把每个样本的通道分组，在组内求均值方差。"
 LR = "学习率太低时，训练进展非常缓慢；学习率太高时，损失会震荡甚至发散。"

@@ -12,14 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.grading import cues
-from bot.grading.align import Alignment, align
+from bot.grading.align import NAMED, Alignment, align
 from bot.grading.cache import EmbedCache
 from bot.grading.swaps import Segments, find_swaps, occurs, segment, stem
 from bot.grading.text import bigram_recall, clauses, text_units
 from bot.lang import is_english
-from ingest.tokenize import SYNONYMS
-
-_TERMS = frozenset(SYNONYMS)
 
 MAX_ENCODE_CHARS = 600  # an answer is embedded up to this many characters (the lexical features see all of it)
 COVER_SIM = 0.87  # the model's coverage feature: a looser cut than HIT_SIM
@@ -137,7 +134,7 @@ def features(cache: EmbedCache, tokenizer, question: str, view: AnswerView, refe
     point_all = [set(cache.tokens(tokenizer, p)) for p in points]
     point_own = [t - q_tokens for t in point_all]
     al: Alignment = align(view.clauses, view.clause_tokens, view.directions, points, point_all, q_tokens)
-    for sw in find_swaps(view.segments, segment(reference, lambda c: cache.tokens(tokenizer, c)), _TERMS):
+    for sw in find_swaps(view.segments, segment(reference, lambda c: cache.tokens(tokenizer, c)), NAMED):
         # The key points that name a swapped term and hold a crossed word: not every point naming BN.
         for i, pt in enumerate(point_all):
             if any(occurs(sw.a, t) or occurs(sw.b, t) for t in pt) and sw.words & {stem(t) for t in pt}:

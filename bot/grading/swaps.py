@@ -36,9 +36,7 @@ class Swap:
     a: str
     b: str
     clause: str  # the answer clause that holds most of the crossed words
-    crossed: int  # distinguishing words attached to the other pivot
-    straight: int  # distinguishing words attached to their own pivot
-    words: frozenset[str] = frozenset()  # the crossed words (stemmed): which key points the swap concerns
+    words: frozenset[str]  # the crossed words (stemmed): which key points the swap concerns
 
 
 # Characters that make opposite words when one replaces the other in an otherwise equal word.
@@ -81,7 +79,7 @@ def _opposite_pairs(vocab: list[str]) -> set[str]:
 
 
 def pivots(answer: list[list[str]], reference: list[list[str]], terms: frozenset[str]) -> list[str]:
-    """Terms both texts name that are worth contrasting, at most MAX_PIVOTS."""
+    """Terms both texts name that are worth contrasting, at most MAX_PIVOTS (``terms``: as ``find_swaps``)."""
     a_toks = [t for c in answer for t in c]
     r_toks = [t for c in reference for t in c]
 
@@ -136,7 +134,7 @@ def _related(reference: Segments, a: str, b: str) -> bool:
 
 def find_swaps(answer: Segments, reference: Segments, terms: frozenset[str]) -> list[Swap]:
     """Pivot pairs whose statements the answer attaches the other way round. ``answer``/``reference``: from
-    ``segment``; ``terms``: the glossary's canonical terms."""
+    ``segment``; ``terms``: the named methods of the glossary (``bot.grading.align.NAMED``)."""
     out = []
     a_clauses = [c for s in answer for _, c in s]
     r_clauses = [c for s in reference for _, c in s]
@@ -161,5 +159,5 @@ def find_swaps(answer: Segments, reference: Segments, terms: frozenset[str]) -> 
             words = frozenset((ans[a] & own_b) | (ans[b] & own_a))
             clause = max(((text, toks) for s in answer for text, toks in s), default=("", []),
                          key=lambda c: len(words & {stem(t) for t in c[1]}))[0]
-            out.append(Swap(a, b, clause, crossed, straight, words))
+            out.append(Swap(a, b, clause, words))
     return out

@@ -25,7 +25,6 @@ class _Matrix:
     """One store state's vectors, built whole and then published in one assignment: a search on another thread
     sees the old state or the new one, never a mix."""
 
-    key: tuple
     ids: list[str]
     owners: list[str]
     vecs: np.ndarray
@@ -36,23 +35,23 @@ class _Matrix:
 class DenseIndex:
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._key: tuple | None = None
-        self._m: _Matrix | None = None
+        self._state: tuple[tuple | None, _Matrix | None] = (None, None)  # (store state key, its matrix)
         self._lock = threading.Lock()
 
     def _load(self) -> _Matrix | None:
         """The in-memory matrix of the store's current state, or None when the bank is too large for it."""
         key = (self.store.generation, self.store.count_pending())
-        if key == self._key:
-            return self._m
+        seen, m = self._state
+        if key == seen:
+            return m
         with self._lock:
-            if key != self._key:
+            if key != self._state[0]:
                 m = None
                 if self.store.vector_count() <= MAX_VECTORS:
                     ids, owners, vecs, langs, roles = self._read_all()
-                    m = _Matrix(key, ids, owners, vecs, {g: np.flatnonzero(langs == g) for g in ("zh", "en")}, roles)
-                self._m, self._key = m, key
-        return self._m
+                    m = _Matrix(ids, owners, vecs, {g: np.flatnonzero(langs == g) for g in ("zh", "en")}, roles)
+                self._state = (key, m)
+            return self._state[1]
 
     def _read_all(self, batch: int = 5000) -> tuple[list[str], list[str], np.ndarray, np.ndarray, dict[str, str]]:
         """Every vector in the chunk collection with its record id (kept in each vector's metadata), the

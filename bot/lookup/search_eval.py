@@ -154,7 +154,8 @@ def calibrate(retriever: Retriever, rows: list[SearchRow], embedder: str, path: 
     seen = ~np.isnan(x)
     x = np.where(seen, x, np.nansum(x, axis=0) / np.maximum(seen.sum(axis=0), 1))
     # A feature that never varies (never measured, for a backend without token states) gets weight 0, scale 1.
-    mean, scale = x.mean(axis=0), np.where(x.std(axis=0) > 1e-6, x.std(axis=0), 1.0)
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(std > 1e-6, std, 1.0)
     model = LogisticRegression(C=1.0, class_weight="balanced").fit((x - mean) / scale, y)
     banks = 1 + len(also)
     cal = Calibration(mean=mean.round(6).tolist(), scale=scale.round(6).tolist(),
