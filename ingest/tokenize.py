@@ -14,6 +14,7 @@ import re
 import threading
 import unicodedata
 
+from ingest.glossary_cs import CS_SYNONYMS
 from ingest.glossary_terms import EXTRA_SYNONYMS
 
 # canonical token -> spellings that mean the same thing (matched case-insensitively). No ambiguous abbreviation:
@@ -126,7 +127,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "混淆矩阵": ("混淆矩阵", "confusion matrix"),
 }
 
-SYNONYMS = {**EXTRA_SYNONYMS, **SYNONYMS}
+SYNONYMS = {**CS_SYNONYMS, **EXTRA_SYNONYMS, **SYNONYMS}
 
 _STOP = set(
     "的 了 是 在 和 与 或 及 也 都 就 而 把 被 让 对 从 到 为 以 之 其 这 那 有 个 中 上 下 一个 一种 什么 怎么 如何 为什么 "

@@ -12,10 +12,11 @@ from bot.grading.grader import Grader
 from bot.grading.model import ModelParams
 
 
-def _fixed_c(params: ModelParams) -> tuple[tuple[float, float], tuple[float, float]]:
-    """(C, stretch) of the model and of its fallback, as chosen on all rows."""
+def _fixed_c(params: ModelParams) -> tuple[tuple[str, float], tuple[str, float]]:
+    """(model choice, stretch) of the model and of its fallback, as chosen on all rows (an older file without a
+    choice was a logistic regression with its C)."""
     fb = params.fallback if params.fallback is not None else params
-    return (params.C, params.stretch), (fb.C, fb.stretch)
+    return tuple((p.choice or f"lr:{p.C}", p.stretch) for p in (params, fb))
 
 
 def out_of_fold(grader: Grader, inspected: list[Inspected], sets: dict[str, list[GradeRow]], params: ModelParams,

@@ -23,7 +23,7 @@ from bot.grading.choice import grade_choice, parse_choice
 from bot.grading.features import Features, features, view_answer
 from bot.grading.feedback import compose
 from bot.grading.manipulation import ManipulationModel, load_model
-from bot.grading.model import LinearOrdinalScorer, ModelParams, ScoreInput, Scorer, load_params
+from bot.grading.model import FeatureScorer, ModelParams, ScoreInput, Scorer, load_params
 from bot.grading.pairhead import PairScorer, load_pair_scorer
 from bot.grading.points import reference_points
 from bot.grading.schema import CAP1_FLAGS, ZERO_FLAGS, Grade, Wrong
@@ -78,7 +78,7 @@ class Grader:
             except Exception:  # a custom scorer without a model file: default guard thresholds
                 if scorer is None:
                     raise
-        self.scorer = scorer or LinearOrdinalScorer(params)
+        self.scorer = scorer or FeatureScorer(params)
         src = getattr(self.scorer, "params", None) or params
         self.offtopic = getattr(src, "offtopic", 0.0) or OFFTOPIC_DEFAULT
         self.english_shift = getattr(src, "english_shift", 0.0) or ENGLISH_SHIFT_DEFAULT

@@ -43,7 +43,7 @@ _ROLE = re.compile(r"(?:^|\n)\s*(?:[\[【<(|]\s*)?(?:system|assistant|admin|grad
 _SCORE_FIELD = re.compile(r"[\"'“]?(?:score|grade|label|rating|points?|mark|分数|评分|得分|打分|分值)[\"'”]?\s*[:：=]\s*"
                           r"[\"'“]?\s*(?:[0-9０-９]+(?:\.\d+)?|满分|full)|<\s*(?:score|grade|label)\s*>"
                           # … or a Markdown table row that carries one: "| 评分 | 5 |"
-                          r"|\|\s*(?:score|grade|rating|分数|评分|得分|打分)\s*\|\s*(?:[0-9０-９]+(?:\.\d+)?|满分|full)\s*(?:/\s*5\s*)?\|",
+                          r"|\|\s*(?:score|grade|rating|total|分数|评分|得分|打分|总分|总评)\s*\|\s*(?:[0-9０-９]+(?:\.\d+)?|满分|full)\s*(?:/\s*5\s*)?\|",
                           re.I)
 
 

@@ -1,9 +1,9 @@
 """Scorers: features (+ texts) → a 0–5 score.
 
-``LinearOrdinalScorer`` is the offline model: a linear model over standardised
-features (a multinomial logistic regression or a cumulative-link ordinal
-logistic, whichever grouped CV on the train split preferred) whose expected
-class is mapped through an isotonic curve. Everything is fitted on the train
+``FeatureScorer`` is the offline model: class probabilities over
+standardised features — boosted trees or a multinomial logistic regression,
+whichever grouped CV on the hand rows preferred (``fitting.MODEL_GRID``) —
+whose expected class is mapped through an isotonic curve. Everything is fitted on the train
 split (``bot.grading.evaluation.fit``) and stored as plain JSON, including the
 off-topic guard's threshold. The file holds two models: one with the contrast
 features (used when the grader knows other questions' references) and a
@@ -23,6 +23,7 @@ import numpy as np
 from pydantic import Field
 
 from bot.grading.features import BASE_FEATURES, FEATURE_NAMES, Features
+from bot.grading.trees import Evaluator, Forest
 from ingest.errors import ModelLoadError
 from ingest.schema import Strict
 
@@ -47,15 +48,17 @@ class ModelParams(Strict):
     """What ``fit`` writes to grader_model.json. No pickle: every number is visible and diffable."""
 
     features: list[str]
-    kind: str = Field("multinomial", pattern="^multinomial$")
+    kind: str = Field("multinomial", pattern="^(multinomial|boosted)$")
     mean: list[float]
     scale: list[float]
     classes: list[int]
-    coef: list[list[float]] = Field(description="one row per class")
-    intercept: list[float] = Field(description="one per class")
+    coef: list[list[float]] = Field(default_factory=list, description="multinomial: one row per class")
+    intercept: list[float] = Field(default_factory=list, description="multinomial: one per class")
+    forest: Forest | None = Field(None, description="boosted: the trees (bot.grading.trees)")
     iso_x: list[float] = Field(description="isotonic knots: expected class → calibrated score")
     iso_y: list[float]
     C: float = 1.0
+    choice: str = Field("", description="the fitting.MODEL_GRID entry grouped CV chose")
     stretch: float = Field(1.0, description="calibrated scores are spread by this factor about 2.5 (grouped CV)")
     offtopic: float = Field(0.0, description="guard: relevance (+ english_shift for English answers) below → 0")
     english_shift: float = Field(0.0, description="how much lower cross-lingual cosines sit (fitted on train)")
@@ -71,7 +74,7 @@ def stretched(scores: np.ndarray, factor: float) -> np.ndarray:
     return np.clip(MIDDLE + factor * (np.asarray(scores, dtype=float) - MIDDLE), 0, 5)
 
 
-class LinearOrdinalScorer:
+class FeatureScorer:
     """Scores with ``params``; answers graded without a contrast set go to ``params.fallback``."""
 
     def __init__(self, params: ModelParams) -> None:
@@ -88,7 +91,11 @@ class LinearOrdinalScorer:
         self._coef = np.asarray(params.coef)
         self._intercept = np.asarray(params.intercept)
         self._classes = np.asarray(params.classes, dtype=float)
-        self.fallback = LinearOrdinalScorer(params.fallback) if params.fallback is not None else None
+        if (params.kind == "boosted") != (params.forest is not None):
+            raise ModelLoadError(f"grader model of kind {params.kind!r} has no matching weights — refit with "
+                                 f"`mianshi eval grade --fit`")
+        self._forest = Evaluator(params.forest) if params.forest is not None else None
+        self.fallback = FeatureScorer(params.fallback) if params.fallback is not None else None
         if self.fallback is not None and set(self.fallback.names) - set(BASE_FEATURES):
             raise ModelLoadError("the grader's fallback model must not use contrast features — refit")
 
@@ -102,6 +109,8 @@ class LinearOrdinalScorer:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         xs = (x - self._mean) / self._scale
+        if self._forest is not None:
+            return self._forest.probabilities(xs)
         z = xs @ self._coef.T + self._intercept
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
@@ -118,7 +127,7 @@ class LinearOrdinalScorer:
     def score_vectors(self, x: np.ndarray) -> np.ndarray:
         return self.calibrate(self.expected(np.atleast_2d(x)))
 
-    def for_features(self, f: Features) -> "LinearOrdinalScorer":
+    def for_features(self, f: Features) -> "FeatureScorer":
         return self if f.has_contrast or self.fallback is None else self.fallback
 
     def score(self, item: ScoreInput) -> float:
