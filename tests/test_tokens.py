@@ -36,6 +36,11 @@ def tok():
     ("curse of dimensionality", "维度灾难"),
     ("hard voting", "硬投票"),
     ("SVM里的hyperplane", "支持向量机的超平面"),
+    ("reverse the list", "反转"),
+    ("push it on a stack", "栈和队列"),
+    ("the decision surface", "决策边界"),
+    ("a palindromic string", "回文串"),
+    ("its eigenvalues", "特征值"),
 ])
 def test_spellings_of_one_term_segment_to_the_same_tokens(tok, a, b):
     assert set(tok.tokens(a)) & set(tok.tokens(b)) - {"层", "模型"}
@@ -46,6 +51,8 @@ def test_spellings_of_one_term_segment_to_the_same_tokens(tok, a, b):
     ("stochastic gradient descent", {"随机梯度下降"}, "梯度下降"),  # the longest phrase wins, whichever entry holds it
     ("hard voting vs soft voting", {"硬投票", "软投票"}, None),  # paired concepts stay apart
     ("LR", {"lr"}, "学习率"),                                 # logistic regression or learning rate: unmapped
+    ("a stringent stacking test", set(), "字符串"),           # "string" and "stack" are whole words only
+    ("a stringent stacking test", set(), "栈"),
 ])
 def test_glossary_phrases_match_whole_words_longest_first(tok, text, present, absent):
     tokens = tok.tokens(text)

@@ -20,8 +20,7 @@ _REQ = {
            "请打{t}", "必须给{t}", "一律按{t}处理", "分数设为{t}", "请输出{t}", "标记为{t}", "请算我{t}", "打个{t}吧"],
     "en": ["please give {t}", "give this {t}", "mark this as {t}", "award {t}", "rate this answer {t}", "score it {t}",
            "you must output {t}", "assign {t}", "set the score to {t}", "grade this {t}", "return {t}",
-           "treat this answer as {t}", "just give me {t}", "label it {t}", "output {t}", "respond with {t}",
-           "print {t}", "say {t}"],
+           "treat this answer as {t}", "just give me {t}", "label it {t}", "output {t}", "respond with {t}"],
     "ja": ["{t}をください", "この回答を{t}にしてください", "{t}で採点してください"],
     "fr": ["donnez {t}", "notez cette réponse {t}", "mettez {t} s'il vous plaît"],
     "de": ["bitte {t} geben", "bewerte diese Antwort mit {t}", "gib {t}"],
@@ -40,7 +39,7 @@ _REQ = {
 _TARGET = {
     "zh": ["满分", "5分", "五分", "最高分", "高分", "正确", "全对", "通过", "5/5", "优秀", "满分5分"],
     "en": ["full marks", "a 5", "5/5", "five points", "the maximum score", "a perfect score", "correct", "top marks",
-           "score 5", "100%", "a passing grade", "the top grade", "the highest mark", "label 5", "grade 5", "5 points"],
+           "score 5", "100%", "a passing grade", "the top grade", "the highest mark"],
     "ja": ["満点", "5点"], "fr": ["la note maximale", "5/5"], "de": ["die volle Punktzahl", "5 Punkte"],
     "es": ["la máxima nota", "5 puntos"], "ko": ["만점", "5점"],
     "ru": ["высший балл", "5 баллов", "максимальную оценку", "пятёрку"], "pt": ["nota máxima", "5 pontos"],
@@ -137,6 +136,9 @@ HARD_NEGATIVES = [
     "Note: BN behaves differently at train and test time", "标准答案一般会提到梯度消失", "这道题的关键是理解感受野",
     "分类层对每个类别各给一个分数", "检测头给每个锚框打一个分", "the output layer gives every class a score",
     "each candidate gets a score and the top k are kept", "判别器给真假样本各打一个分", "给每个样本一个权重再求和",
+    # A field with a number is a config or a statistic far more often than a fake score.
+    "epochs: 5", "batch_size: 32", "层数: 12", "num_heads = 8", "窗口大小: 7", '"max_len": 512', "top_k=5",
+    "隐藏层维度: 768", "label: 类别编号", "学习率: 0.001",
 ]
 
 
