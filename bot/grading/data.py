@@ -24,11 +24,13 @@ DEV_FILES = ("dev/dev_zh.jsonl", "dev/dev_zh2.jsonl")
 SPENT_SEALED = frozenset({"evals/grade/sealed/zh_new.jsonl", "evals/grade/sealed/scientsbank_ud.jsonl",
                           "evals/grade/sealed/sr_zh.jsonl", "evals/grade/sealed2/zh_fresh.jsonl",
                           "evals/grade/sealed3/zh_fresh3.jsonl", "evals/grade/sealed4/zh_fresh4.jsonl",
-                          "evals/grade/sealed5/zh_fresh5.jsonl", "evals/grade/sealed6/zh_fresh6.jsonl"})
+                          "evals/grade/sealed5/zh_fresh5.jsonl", "evals/grade/sealed6/zh_fresh6.jsonl",
+                          "evals/grade/sealed7/zh_fresh7.jsonl"})
 PUBLIC_FILES = ("public/le.jsonl", "public/semeval2013_beetle.jsonl", "public/semeval2013_scientsbank.jsonl")
 # Spent sealed files that are training data now: hand-written answers, and two public sets.
 SPENT_HAND = ("sealed/zh_new.jsonl", "sealed2/zh_fresh.jsonl", "sealed3/zh_fresh3.jsonl", "sealed4/zh_fresh4.jsonl",
-              "sealed5/zh_fresh5.jsonl", "sealed6/zh_fresh6.jsonl")
+              "sealed5/zh_fresh5.jsonl", "sealed6/zh_fresh6.jsonl",
+              "sealed7/zh_fresh7.jsonl")
 SPENT_PUBLIC = ("sealed/sr_zh.jsonl", "sealed/scientsbank_ud.jsonl")
 
 
