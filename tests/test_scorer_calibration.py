@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bot.grading import fitting
 from bot.grading.model import FeatureScorer, ModelParams, stretched
+from ingest.errors import ModelLoadError
 
 
 def test_stretch_spreads_about_the_middle_and_stays_on_the_scale():
@@ -42,10 +44,6 @@ def test_boosted_trees_stored_as_arrays_score_like_the_fitted_model():
 
 
 def test_a_model_file_whose_kind_and_weights_disagree_is_refused():
-    import pytest
-
-    from ingest.errors import ModelLoadError
-
     params = ModelParams(features=["kp_mean"], mean=[0.0], scale=[1.0], classes=[0, 5], kind="boosted",
                          iso_x=[0.0, 5.0], iso_y=[0.0, 5.0])
     with pytest.raises(ModelLoadError, match="refit"):

@@ -12,7 +12,7 @@ from bot.grading.grader import Grader
 from bot.grading.model import ModelParams
 
 
-def _fixed_c(params: ModelParams) -> tuple[tuple[str, float], tuple[str, float]]:
+def _fixed_choice(params: ModelParams) -> tuple[tuple[str, float], tuple[str, float]]:
     """(model choice, stretch) of the model and of its fallback, as chosen on all rows (an older file without a
     choice was a logistic regression with its C)."""
     fb = params.fallback if params.fallback is not None else params
@@ -33,7 +33,8 @@ def out_of_fold(grader: Grader, inspected: list[Inspected], sets: dict[str, list
     try:
         for held, head in zip(parts, fold_heads):
             grader.pair.head = head
-            use(grader, fit_inspected([x for x in inspected if x.row.group not in held], center, _fixed_c(params)))
+            use(grader, fit_inspected([x for x in inspected if x.row.group not in held], center,
+                                      _fixed_choice(params)))
             for name, rows in sets.items():
                 scored, times = grade_rows(grader, [r for r in rows if r.question in held], progress)
                 out[name][0].extend(scored)
@@ -57,7 +58,7 @@ def cross_domain(grader: Grader, inspected: list[Inspected], name: str, rows: li
     """``rows`` (one public set) graded by a model fitted on every training row except that set's."""
     try:
         use(grader, fit_inspected([x for x in inspected if x.row.dataset != name], list(params.center),
-                                  _fixed_c(params)))
+                                  _fixed_choice(params)))
         return grade_rows(grader, rows, progress)
     finally:
         use(grader, params)

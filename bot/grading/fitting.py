@@ -190,9 +190,9 @@ def inspect_rows(grader: Grader, rows: list[TrainRow], contrast_pairs: list[tupl
     return out
 
 
-def fit_inspected(inspected: list[Inspected], center: list[float], c: tuple[tuple[str, float], ...] | None = None,
+def fit_inspected(inspected: list[Inspected], center: list[float], fixed: tuple[tuple[str, float], ...] | None = None,
                   log=None) -> ModelParams:
-    """The two models (with and without contrast features) from inspected rows. ``c`` fixes their (model choice,
+    """The two models (with and without contrast features) from inspected rows. ``fixed`` fixes their (model choice,
     stretch) (cross-validation folds reuse the choice made on all rows) instead of searching MODEL_GRID ×
     STRETCH_GRID."""
     log = log or (lambda *a: None)
@@ -209,12 +209,13 @@ def fit_inspected(inspected: list[Inspected], center: list[float], c: tuple[tupl
     weights = _weights(sources)
     select = np.asarray([s == "hand" for s in sources])
     log(f"english shift {shift:.3f}; off-topic threshold {offtopic:.4f}; {len(usable)} of {len(inspected)} rows unguarded")
+    (grid, stretch), (fb_grid, fb_stretch) = (((c,), k) for c, k in fixed) if fixed else [(MODEL_GRID, None)] * 2
     log("model with contrast features:")
     main = _fit_one(np.asarray([x.features.vector(FEATURE_NAMES) for x in usable]), y, groups, FEATURE_NAMES,
-                    weights, select, grid=(c[0][0],) if c else MODEL_GRID, stretch=c[0][1] if c else None, log=log)
+                    weights, select, grid=grid, stretch=stretch, log=log)
     log("fallback (no contrast set):")
     fb = _fit_one(np.asarray([x.features.vector(BASE_FEATURES) for x in usable]), y, groups, BASE_FEATURES,
-                  weights, select, grid=(c[1][0],) if c else MODEL_GRID, stretch=c[1][1] if c else None, log=log)
+                  weights, select, grid=fb_grid, stretch=fb_stretch, log=log)
     counts = {k: sum(1 for x in inspected if x.row.source.split(":")[0] == k) for k in ("hand", "public", "synthetic")}
     trained_on = (f"{len(usable)} unguarded rows of {len(inspected)} ({counts['hand']} hand-labelled, "
                   f"{counts['public']} public, {counts['synthetic']} synthetic)")

@@ -1,10 +1,10 @@
 """Scorers: features (+ texts) → a 0–5 score.
 
-``FeatureScorer`` is the offline model: class probabilities over
-standardised features — boosted trees or a multinomial logistic regression,
-whichever grouped CV on the hand rows preferred (``fitting.MODEL_GRID``) —
-whose expected class is mapped through an isotonic curve. Everything is fitted on the train
-split (``bot.grading.evaluation.fit``) and stored as plain JSON, including the
+``FeatureScorer`` is the offline model: class probabilities over standardised
+features — boosted trees or a multinomial logistic regression, whichever grouped
+CV on the hand rows preferred (``fitting.MODEL_GRID``) — whose expected class is
+mapped through an isotonic curve. Everything is fitted on the train split
+(``bot.grading.evaluation.fit``) and stored as plain JSON, including the
 off-topic guard's threshold. The file holds two models: one with the contrast
 features (used when the grader knows other questions' references) and a
 fallback without them. Another scorer (an LLM judge, later) implements the same
